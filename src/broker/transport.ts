@@ -1,0 +1,45 @@
+import type { MessagePort } from "node:worker_threads";
+
+/**
+ * An ordered, reliable message pipe between a worker and the primary. Cluster IPC in production;
+ * a worker_threads MessagePort (same structured-clone semantics) in the broker suite.
+ */
+export interface IpcTransport {
+  send(message: unknown): void;
+  /** Subscribes to incoming messages; returns the unsubscribe function. */
+  onMessage(handler: (message: unknown) => void): () => void;
+}
+
+interface ProcessLike {
+  send?(message: unknown, ...rest: unknown[]): boolean;
+  on(event: "message", listener: (message: unknown) => void): unknown;
+  off(event: "message", listener: (message: unknown) => void): unknown;
+  isConnected?(): boolean;
+  connected?: boolean;
+}
+
+/** Wraps `process` (in a worker) or a `cluster.Worker` (in the primary). */
+export function processTransport(target: ProcessLike): IpcTransport {
+  return {
+    send(message) {
+      const connected = target.isConnected ? target.isConnected() : target.connected !== false;
+      // A dead peer's channel is gone; its requests time out, its fan-out is simply not needed.
+      if (connected && target.send) target.send(message, undefined, undefined, () => undefined);
+    },
+    onMessage(handler) {
+      target.on("message", handler);
+      return () => target.off("message", handler);
+    },
+  };
+}
+
+export function portTransport(port: MessagePort): IpcTransport {
+  return {
+    send: (message) => port.postMessage(message),
+    onMessage(handler) {
+      const listener = (message: unknown): void => handler(message);
+      port.on("message", listener);
+      return () => port.off("message", listener);
+    },
+  };
+}

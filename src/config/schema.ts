@@ -1,0 +1,122 @@
+import convict from "convict";
+
+/** Secrets that ship for development only; `loadConfig` refuses them when NODE_ENV=production. */
+export const DEV_API_KEY = "dev-api-key-change-me";
+export const DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef";
+
+const TRANSPORTS = ["polling", "websocket"] as const;
+
+function splitList(value: unknown): unknown {
+  return typeof value === "string" ? value.split(",").map((s) => s.trim()).filter((s) => s !== "") : value;
+}
+
+convict.addFormat({
+  name: "transport-list",
+  coerce: splitList,
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.length === 0) throw new Error("must list at least one of polling, websocket");
+    for (const t of value) {
+      if (!(TRANSPORTS as readonly unknown[]).includes(t)) throw new Error(`unknown transport "${String(t)}" (allowed: polling, websocket)`);
+    }
+  },
+});
+
+convict.addFormat({
+  name: "host-port-list",
+  coerce: splitList,
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of "host:port"');
+    for (const entry of value) {
+      if (typeof entry !== "string" || !/^[^\s:]+:\d{1,5}$/.test(entry)) throw new Error(`"${String(entry)}" is not "host:port"`);
+    }
+  },
+});
+
+convict.addFormat({
+  name: "string-list",
+  coerce: splitList,
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || v === "")) throw new Error("must be a list of non-empty strings");
+  },
+});
+
+/**
+ * The single source of every setting: doc, format, default and env name. `pusher config doc`
+ * prints it; docs/configuration.md is generated from it.
+ */
+export const schema = {
+  server: {
+    port: { doc: "TCP port the primary listens on (0 picks a free port)", format: "port", default: 3000, env: "PUSHER_PORT" },
+    host: { doc: "Address the primary listens on", format: String, default: "0.0.0.0", env: "PUSHER_HOST" },
+    workers: { doc: "Worker processes to fork (0 = one per CPU)", format: "nat", default: 0, env: "PUSHER_WORKERS" },
+    transports: {
+      doc: "Socket.IO transports accepted (websocket alone needs no sticky load balancing)",
+      format: "transport-list",
+      default: ["polling", "websocket"] as string[],
+      env: "PUSHER_TRANSPORTS",
+    },
+    pingIntervalMs: { doc: "Socket.IO ping interval; keep nginx proxy_read_timeout above interval + timeout", format: "nat", default: 25000, env: "PUSHER_PING_INTERVAL_MS" },
+    pingTimeoutMs: { doc: "Socket.IO ping timeout", format: "nat", default: 20000, env: "PUSHER_PING_TIMEOUT_MS" },
+    corsOrigins: {
+      doc: 'Origins allowed for long-polling requests from browsers ("*" = any)',
+      format: "string-list",
+      default: ["*"] as string[],
+      env: "PUSHER_CORS_ORIGINS",
+    },
+  },
+  redis: {
+    mode: { doc: "Broker backend: none (embedded, one host), standalone (one Redis), sentinel", format: ["none", "standalone", "sentinel"], default: "none", env: "PUSHER_REDIS_MODE" },
+    url: { doc: "Redis URL for standalone mode", format: String, default: "redis://127.0.0.1:6379", env: "PUSHER_REDIS_URL" },
+    sentinels: { doc: 'Sentinel addresses for sentinel mode ("host:port" list)', format: "host-port-list", default: [] as string[], env: "PUSHER_REDIS_SENTINELS" },
+    name: { doc: "Master name the sentinels monitor", format: String, default: "mymaster", env: "PUSHER_REDIS_NAME" },
+    password: { doc: "Password of the Redis master and replicas", format: String, default: "", env: "PUSHER_REDIS_PASSWORD", sensitive: true },
+    sentinelPassword: { doc: "Password of the sentinels", format: String, default: "", env: "PUSHER_REDIS_SENTINEL_PASSWORD", sensitive: true },
+  },
+  auth: {
+    apiKeys: { doc: "API keys accepted by the publish API (Bearer tokens)", format: "string-list", default: [DEV_API_KEY] as string[], env: "PUSHER_API_KEYS", sensitive: true },
+    jwtSecret: { doc: "HS256 secret that signs channel tokens (at least 32 characters)", format: String, default: DEV_JWT_SECRET, env: "PUSHER_JWT_SECRET", sensitive: true },
+  },
+  publish: {
+    durability: { doc: "When a publish is acknowledged: leader (written on the master) or replica (also on a replica, via WAIT)", format: ["leader", "replica"], default: "leader", env: "PUSHER_PUBLISH_DURABILITY" },
+    timeoutMs: { doc: "How long a publish may wait for the broker before it fails with 503", format: "nat", default: 10000, env: "PUSHER_PUBLISH_TIMEOUT_MS" },
+    dedupWindowSeconds: { doc: "How long a publish id is remembered, so a retried publish is not delivered twice", format: "nat", default: 300, env: "PUSHER_PUBLISH_DEDUP_WINDOW_SECONDS" },
+    maxBatchMessages: { doc: "Messages accepted in one /v1/batch request", format: "nat", default: 100, env: "PUSHER_PUBLISH_MAX_BATCH_MESSAGES" },
+  },
+  history: {
+    size: { doc: "Messages kept per channel for recovery", format: "nat", default: 1000, env: "PUSHER_HISTORY_SIZE" },
+    ttlSeconds: { doc: "How long a message stays recoverable", format: "nat", default: 300, env: "PUSHER_HISTORY_TTL_SECONDS" },
+    metaTtlSeconds: {
+      doc: "How long an idle channel keeps its epoch and offset after its last message (a new epoch is minted after that)",
+      format: "nat",
+      default: 86400,
+      env: "PUSHER_HISTORY_META_TTL_SECONDS",
+    },
+  },
+  limits: {
+    maxPayloadBytes: { doc: "Largest message data accepted, in bytes of JSON", format: "nat", default: 65536, env: "PUSHER_MAX_PAYLOAD_BYTES" },
+    maxSubscriptionsPerSocket: { doc: "Channels one socket may subscribe to", format: "nat", default: 100, env: "PUSHER_MAX_SUBSCRIPTIONS_PER_SOCKET" },
+    publishRatePerSecond: { doc: "Publishes per second accepted per API key in each worker (0 = unlimited)", format: "nat", default: 20000, env: "PUSHER_PUBLISH_RATE_PER_SECOND" },
+    subscribeRatePerSecond: { doc: "subscribe/unsubscribe requests per second accepted per socket", format: "nat", default: 50, env: "PUSHER_SUBSCRIBE_RATE_PER_SECOND" },
+    connectionRatePerSecond: { doc: "New connections per second admitted by each worker (0 = unlimited)", format: "nat", default: 1000, env: "PUSHER_CONNECTION_RATE_PER_SECOND" },
+    maxConnections: { doc: "Connections each worker holds at most (0 = unlimited)", format: "nat", default: 50000, env: "PUSHER_MAX_CONNECTIONS" },
+    maxClientFrameBytes: { doc: "Largest frame a client may send (subscribe requests with tokens)", format: "nat", default: 16384, env: "PUSHER_MAX_CLIENT_FRAME_BYTES" },
+  },
+  shutdown: {
+    drainRate: { doc: "Sockets each worker disconnects per second while draining", format: "nat", default: 1000, env: "PUSHER_DRAIN_RATE" },
+    deadlineMs: { doc: "Drain deadline after SIGTERM; keep pm2 kill_timeout and systemd TimeoutStopSec above it", format: "nat", default: 10000, env: "PUSHER_SHUTDOWN_DEADLINE_MS" },
+  },
+  log: {
+    level: { doc: "Log level", format: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", env: "PUSHER_LOG_LEVEL" },
+    format: { doc: "json, pretty, or auto (pretty on a terminal outside production)", format: ["auto", "json", "pretty"], default: "auto", env: "PUSHER_LOG_FORMAT" },
+  },
+};
+
+export type PusherConfig = ReturnType<convict.Config<ConfigShape>["getProperties"]>;
+
+type Leaf<T> = T extends { default: infer D } ? (D extends readonly (infer E)[] ? E[] : D extends number ? number : D extends string ? string : D) : never;
+type ConfigShape = { [S in keyof typeof schema]: { [K in keyof (typeof schema)[S]]: Leaf<(typeof schema)[S][K]> } };
+
+/** A fresh convict instance over the schema, reading only the env given (none by default) and no argv. */
+export function createConfig(env: NodeJS.ProcessEnv = {}): convict.Config<ConfigShape> {
+  return convict<ConfigShape>(schema as unknown as convict.Schema<ConfigShape>, { env, args: [] });
+}

@@ -1,0 +1,52 @@
+/**
+ * The one table of error codes. Socket acks, HTTP answers and logs take their code, message and
+ * HTTP status from here; nothing else spells an error code.
+ */
+export const errorTable = {
+  invalid_request: { status: 400, message: "The request is malformed" },
+  invalid_channel: { status: 400, message: "Channel names are 1-200 characters of A-Z a-z 0-9 _ - = @ , . ; :" },
+  unauthorized: { status: 401, message: "A valid API key is required (Authorization: Bearer <key>)" },
+  forbidden: { status: 403, message: "This channel needs a valid token that names it" },
+  not_found: { status: 404, message: "No such endpoint" },
+  method_not_allowed: { status: 405, message: "Method not allowed on this endpoint" },
+  payload_too_large: { status: 413, message: "The payload is larger than limits.maxPayloadBytes" },
+  unsupported_media_type: { status: 415, message: "The body must be application/json" },
+  too_many_subscriptions: { status: 429, message: "This socket holds limits.maxSubscriptionsPerSocket subscriptions already" },
+  rate_limited: { status: 429, message: "Rate limit exceeded; retry later" },
+  unavailable: { status: 503, message: "The message broker is unavailable; retry later" },
+  draining: { status: 503, message: "This host is shutting down; reconnect elsewhere" },
+  internal: { status: 500, message: "Internal error" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+/** The error shape sent to clients in acks and HTTP bodies. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** An error that carries a code from the table; thrown inside request handling, answered at the edge. */
+export class PusherError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Seconds the caller should wait before retrying (503, 429). */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, detail?: string, retryAfter?: number) {
+    super(detail ?? errorTable[code].message);
+    this.name = "PusherError";
+    this.code = code;
+    this.status = errorTable[code].status;
+    this.retryAfter = retryAfter;
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Turns anything thrown into a client-safe error body: unknown errors never leak their text. */
+export function toErrorBody(err: unknown): ErrorBody {
+  return err instanceof PusherError ? err.toBody() : { code: "internal", message: errorTable.internal.message };
+}

@@ -1,0 +1,45 @@
+import type { ErrorBody } from "./errors.js";
+import type { Message, StreamPosition, SubscribeRequest, UnsubscribeRequest } from "./messages.js";
+
+/** Ack of `subscribe`: the channel's head at that moment, and whether `since` could be honoured. */
+export type SubscribeAck =
+  | ({ ok: true; recovered?: boolean } & StreamPosition)
+  | { ok: false; error: ErrorBody };
+
+export type UnsubscribeAck = { ok: true } | { ok: false; error: ErrorBody };
+
+/**
+ * Sent when a subscriber can no longer be given a gap-free stream (the channel's epoch changed
+ * under it): the application must resynchronise from its source of truth.
+ */
+export interface ResyncNotice {
+  channel: string;
+  epoch: string;
+  offset: number;
+  reason: "epoch_changed" | "gap";
+}
+
+/** Sent just before the server closes a socket on purpose; the client helper reconnects after `retryAfterMs`. */
+export interface ReconnectNotice {
+  reason: "draining" | "overloaded";
+  retryAfterMs: number;
+}
+
+export interface ClientToServerEvents {
+  subscribe: (req: SubscribeRequest, ack: (res: SubscribeAck) => void) => void;
+  unsubscribe: (req: UnsubscribeRequest, ack: (res: UnsubscribeAck) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  message: (msg: Message) => void;
+  resync: (notice: ResyncNotice) => void;
+  reconnect_advice: (notice: ReconnectNotice) => void;
+}
+
+export interface InterServerEvents {}
+
+/** Per-socket state kept on `socket.data`. */
+export interface SocketData {
+  /** Channels this socket is subscribed to (or subscribing to). */
+  channels: Set<string>;
+}

@@ -1,0 +1,58 @@
+import type { TestContext } from "node:test";
+import { io, type Socket, type ManagerOptions, type SocketOptions } from "socket.io-client";
+import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from "../../src/protocol/events.js";
+import type { Message, StreamPosition } from "../../src/protocol/messages.js";
+import { DEV_API_KEY } from "./pusher.js";
+
+export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Connects a raw socket.io client and waits for the connection; disconnected by `t.after`. */
+export async function connectSocket(t: TestContext | undefined, url: string, options: Partial<ManagerOptions & SocketOptions> = {}): Promise<TestSocket> {
+  const socket: TestSocket = io(url, { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500, ...options });
+  t?.after(() => { socket.disconnect(); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("connect_error", (err) => { socket.disconnect(); reject(err); });
+  });
+  return socket;
+}
+
+export function subscribe(socket: TestSocket, channel: string, extra: { token?: string; since?: StreamPosition } = {}): Promise<SubscribeAck> {
+  return socket.timeout(5000).emitWithAck("subscribe", { channel, ...extra });
+}
+
+/** Collects a socket's `message` events, for assertions on order and completeness. */
+export function collectMessages(socket: TestSocket, channel?: string): Message[] {
+  const received: Message[] = [];
+  socket.on("message", (m) => { if (channel === undefined || m.channel === channel) received.push(m); });
+  return received;
+}
+
+export interface PublishResponse {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function postJson(url: string, path: string, body: unknown, key: string | null = DEV_API_KEY): Promise<PublishResponse> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(url + path, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try { parsed = JSON.parse(text); } catch { /* keep text */ }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export function publish(url: string, body: unknown, key?: string | null): Promise<PublishResponse> {
+  return postJson(url, "/v1/publish", body, key);
+}
+
+/** Resolves once `predicate` holds, re-checking on each poll of `intervalMs`; for conditions with no event. */
+export async function until(predicate: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
+
+/** The compiled entry point: tests run against the same build `npm start` runs. */
+export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src/main.js");
+export const DEV_API_KEY = "dev-api-key-change-me";
+
+export interface LogLine {
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface PusherHost {
+  url: string;
+  port: number;
+  pid: number;
+  /** Current worker pids by worker index, as the primary announced them. */
+  workers: Map<number, number>;
+  /** Every JSON log line seen so far (primary and workers share stdout). */
+  lines: LogLine[];
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends a signal to the primary and waits for the whole tree to exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  workers?: number;
+  env?: Record<string, string>;
+  port?: number;
+  timeoutMs?: number;
+}
+
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  // A failed test must not leave a process tree behind: kill what we started, by PID.
+  for (const child of running) if (child.pid) killTree(child.pid);
+});
+
+function killTree(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Starts a pusher host (primary + workers) as its own process group; stopped by `t.after`. */
+export async function startPusher(t: TestContext | undefined, options: StartOptions = {}): Promise<PusherHost> {
+  const env = {
+    ...process.env,
+    NODE_ENV: "test",
+    PUSHER_PORT: String(options.port ?? 0),
+    PUSHER_HOST: "127.0.0.1",
+    PUSHER_WORKERS: String(options.workers ?? 2),
+    PUSHER_LOG_FORMAT: "json",
+    PUSHER_LOG_LEVEL: "info",
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  running.add(child);
+  const lines: LogLine[] = [];
+  const waiters = new Set<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
+  const workers = new Map<number, number>();
+  let stderr = "";
+  let buffered = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const raw = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw) as LogLine;
+      } catch {
+        continue;
+      }
+      lines.push(line);
+      if (line.msg === "worker ready" && typeof line.index === "number" && typeof line.workerPid === "number") workers.set(line.index, line.workerPid);
+      for (const w of waiters) if (w.match(line)) { waiters.delete(w); w.resolve(line); }
+    }
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { running.delete(child); resolve(code); }));
+
+  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = { match, resolve: (l: LogLine) => { clearTimeout(timer); resolve(l); } };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`timed out waiting for a log line; stderr: ${stderr.slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  };
+
+  const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    try { process.kill(child.pid!, signal); } catch { /* gone */ }
+    const timer = setTimeout(() => killTree(child.pid!), 15_000);
+    const code = await exited;
+    clearTimeout(timer);
+    killTree(child.pid!); // workers orphaned by a SIGKILLed primary
+    return code;
+  };
+  t?.after(() => stop());
+
+  const ready = await Promise.race([
+    waitForLog((l) => l.msg === "pusher ready", options.timeoutMs ?? 15_000),
+    exited.then((code) => { throw new Error(`pusher exited with ${code} before it was ready: ${stderr.slice(-2000)}`); }),
+  ]);
+  const port = ready.port as number;
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop };
+}
