@@ -10,7 +10,6 @@ export const errorTable = {
   not_found: { status: 404, message: "No such endpoint" },
   method_not_allowed: { status: 405, message: "Method not allowed on this endpoint" },
   payload_too_large: { status: 413, message: "The payload is larger than limits.maxPayloadBytes" },
-  unsupported_media_type: { status: 415, message: "The body must be application/json" },
   too_many_subscriptions: { status: 429, message: "This socket holds limits.maxSubscriptionsPerSocket subscriptions already" },
   rate_limited: { status: 429, message: "Rate limit exceeded; retry later" },
   unavailable: { status: 503, message: "The message broker is unavailable; retry later" },

@@ -1,0 +1,64 @@
+import { PusherError } from "../../protocol/errors.js";
+import type { Message, StreamPosition } from "../../protocol/messages.js";
+import { PendingRequests } from "../../ipc/pending-requests.js";
+import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
+import type { IpcTransport } from "../transport.js";
+import { isBrokerReply, type BrokerReply, type BrokerRequest, type WireOutcome } from "./wire.js";
+
+type RequestBody = BrokerRequest extends infer R ? (R extends BrokerRequest ? Omit<R, "id"> : never) : never;
+
+/** A worker's broker in embedded mode: every call is a request to the primary's EmbeddedHub. */
+export class EmbeddedBroker implements Broker {
+  private readonly pending = new PendingRequests();
+  private handler: (messages: Message[]) => void = () => undefined;
+  private readonly detach: () => void;
+
+  constructor(
+    private readonly transport: IpcTransport,
+    private readonly timeoutMs: number,
+  ) {
+    this.detach = transport.onMessage((message) => {
+      if (isBrokerReply(message)) this.receive(message);
+    });
+  }
+
+  async publish(requests: PublishRequest[]): Promise<PublishOutcome[]> {
+    const result = (await this.request({ t: "broker:publish", requests }, this.timeoutMs)) as WireOutcome[];
+    return result.map((o) => (o.ok ? o : { ok: false, error: new PusherError(o.error.code, o.error.message) }));
+  }
+
+  async history(channel: string, since?: StreamPosition): Promise<HistoryResult> {
+    return (await this.request({ t: "broker:history", channel, since }, this.timeoutMs)) as HistoryResult;
+  }
+
+  onMessages(handler: (messages: Message[]) => void): void {
+    this.handler = handler;
+  }
+
+  async probe(timeoutMs: number): Promise<void> {
+    await this.request({ t: "broker:probe" }, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.detach();
+    this.pending.rejectAll(new PusherError("unavailable", "broker closed", 1));
+  }
+
+  private request(body: RequestBody, timeoutMs: number): Promise<unknown> {
+    return this.pending.start((id) => this.transport.send({ ...body, id }), timeoutMs, "the primary's broker");
+  }
+
+  private receive(reply: BrokerReply): void {
+    switch (reply.t) {
+      case "broker:messages":
+        this.handler(reply.messages);
+        return;
+      case "broker:reply":
+        this.pending.settle(reply.id, reply.result);
+        return;
+      case "broker:probe-echo":
+        this.pending.settle(reply.id, undefined);
+        return;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { ErrorBody } from "../../protocol/errors.js";
+import type { Message, StreamPosition } from "../../protocol/messages.js";
+import type { PublishRequest } from "../broker.js";
+
+/** IPC messages between the worker-side embedded broker and the primary's hub. */
+export type BrokerRequest =
+  | { t: "broker:publish"; id: number; requests: PublishRequest[] }
+  | { t: "broker:history"; id: number; channel: string; since?: StreamPosition }
+  | { t: "broker:probe"; id: number };
+
+export type WireOutcome = { ok: true; offsets: Record<string, StreamPosition> } | { ok: false; error: ErrorBody };
+
+export type BrokerReply =
+  | { t: "broker:reply"; id: number; result: unknown }
+  /** Fan-out, batched per tick. */
+  | { t: "broker:messages"; messages: Message[] }
+  /** A probe's answer travels the fan-out path, behind any queued messages. */
+  | { t: "broker:probe-echo"; id: number };
+
+const REQUEST_TYPES = new Set(["broker:publish", "broker:history", "broker:probe"]);
+const REPLY_TYPES = new Set(["broker:reply", "broker:messages", "broker:probe-echo"]);
+
+function hasType(message: unknown, types: Set<string>): boolean {
+  return typeof message === "object" && message !== null && types.has((message as { t?: unknown }).t as string);
+}
+
+export const isBrokerRequest = (m: unknown): m is BrokerRequest => hasType(m, REQUEST_TYPES);
+export const isBrokerReply = (m: unknown): m is BrokerReply => hasType(m, REPLY_TYPES);

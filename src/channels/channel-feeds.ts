@@ -1,0 +1,128 @@
+import type { HistoryResult } from "../broker/broker.js";
+import { roomOf } from "../protocol/channels.js";
+import type { ResyncNotice } from "../protocol/events.js";
+import type { Message, StreamPosition } from "../protocol/messages.js";
+import type { PusherServer, PusherSocket } from "../worker/io-types.js";
+
+/** A socket between its subscribe request and its place in the channel's room. */
+interface Joiner {
+  socket: PusherSocket;
+  /** Live messages that arrived while its history was being read. */
+  buffer: Message[];
+  /** The head its history was read at; set once the history has been replayed. */
+  head?: StreamPosition;
+}
+
+interface Feed {
+  /** The last message delivered to the room. */
+  position?: StreamPosition;
+  joiners: Map<string, Joiner>;
+}
+
+export type DeliveryObserver = (message: Message, socketsReached: number) => void;
+
+const isBefore = (a: StreamPosition, b: StreamPosition): boolean => a.epoch === b.epoch && a.offset < b.offset;
+
+/**
+ * Delivers the broker's fan-out to this worker's sockets, one room per channel, and splices new
+ * subscribers in without loss or duplicates: a joiner gets its history replay, then what arrived
+ * meanwhile above the replayed head, and joins the room only once the room has caught up with
+ * that head, so it never sees an offset twice.
+ */
+export class ChannelFeeds {
+  private readonly feeds = new Map<string, Feed>();
+
+  constructor(
+    private readonly io: PusherServer,
+    private readonly observe: DeliveryObserver,
+  ) {}
+
+  get channelCount(): number {
+    return this.feeds.size;
+  }
+
+  deliver(messages: Message[]): void {
+    for (const message of messages) {
+      const feed = this.feeds.get(message.channel);
+      if (feed) this.deliverOne(feed, message);
+    }
+  }
+
+  /** Starts buffering live messages for `socket`; call before reading the channel's history. */
+  beginJoin(socket: PusherSocket, channel: string): void {
+    let feed = this.feeds.get(channel);
+    if (!feed) {
+      feed = { joiners: new Map() };
+      this.feeds.set(channel, feed);
+    }
+    feed.joiners.set(socket.id, { socket, buffer: [] });
+  }
+
+  /** Replays `history` to the socket, then admits it to the room as soon as the room is at its head. */
+  completeJoin(socket: PusherSocket, channel: string, history: HistoryResult): void {
+    const feed = this.feeds.get(channel);
+    const joiner = feed?.joiners.get(socket.id);
+    if (!feed || !joiner) return; // unsubscribed or disconnected meanwhile
+    for (const message of history.messages) socket.emit("message", message);
+    joiner.head = history.head;
+    feed.position ??= history.head;
+    this.admitIfCaughtUp(channel, feed, joiner);
+  }
+
+  /** Removes the socket from the channel (room and joiners); forgets the feed when nobody is left. */
+  leave(socket: PusherSocket, channel: string): void {
+    const feed = this.feeds.get(channel);
+    if (!feed) return;
+    feed.joiners.delete(socket.id);
+    void socket.leave(roomOf(channel));
+    this.forgetIfUnused(channel, feed);
+  }
+
+  /** After a disconnect socket.io has already emptied the socket's rooms; drop joiners and empty feeds. */
+  forgetSocket(socket: PusherSocket, channels: Iterable<string>): void {
+    for (const channel of channels) this.leave(socket, channel);
+  }
+
+  private deliverOne(feed: Feed, message: Message): void {
+    const last = feed.position;
+    if (last && last.epoch === message.epoch && message.offset <= last.offset) return; // seen already (a re-read)
+    const room = roomOf(message.channel);
+    if (last && (last.epoch !== message.epoch || message.offset !== last.offset + 1)) {
+      this.io.local.to(room).emit("resync", resyncNotice(last, message));
+    }
+    feed.position = { epoch: message.epoch, offset: message.offset };
+    this.io.local.to(room).emit("message", message);
+    this.observe(message, this.io.of("/").adapter.rooms.get(room)?.size ?? 0);
+    for (const joiner of feed.joiners.values()) {
+      joiner.buffer.push(message);
+      this.admitIfCaughtUp(message.channel, feed, joiner);
+    }
+  }
+
+  private admitIfCaughtUp(channel: string, feed: Feed, joiner: Joiner): void {
+    const head = joiner.head;
+    if (!head || (feed.position && isBefore(feed.position, head))) return;
+    let last = head;
+    for (const message of joiner.buffer) {
+      if (message.epoch === last.epoch && message.offset <= last.offset) continue;
+      if (message.epoch !== last.epoch || message.offset !== last.offset + 1) joiner.socket.emit("resync", resyncNotice(last, message));
+      joiner.socket.emit("message", message);
+      last = message;
+    }
+    feed.joiners.delete(joiner.socket.id);
+    void joiner.socket.join(roomOf(channel));
+  }
+
+  private forgetIfUnused(channel: string, feed: Feed): void {
+    if (feed.joiners.size === 0 && !this.io.of("/").adapter.rooms.has(roomOf(channel))) this.feeds.delete(channel);
+  }
+}
+
+function resyncNotice(last: StreamPosition, next: Message): ResyncNotice {
+  return {
+    channel: next.channel,
+    epoch: next.epoch,
+    offset: next.offset - 1,
+    reason: last.epoch !== next.epoch ? "epoch_changed" : "gap",
+  };
+}

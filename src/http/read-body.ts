@@ -1,0 +1,28 @@
+import type { IncomingMessage } from "node:http";
+import { PusherError } from "../protocol/errors.js";
+
+/**
+ * Reads a JSON body of at most `maxBytes`. An oversized body is refused from its Content-Length
+ * or as soon as it grows past the limit, without buffering the rest.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > maxBytes) throw new PusherError("payload_too_large", `the body is ${declared} bytes; at most ${maxBytes} are accepted`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      req.resume();
+      throw new PusherError("payload_too_large", `the body is over ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") throw new PusherError("invalid_request", "body: a JSON object is required");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new PusherError("invalid_request", "body: not valid JSON");
+  }
+}

@@ -1,0 +1,45 @@
+import { PusherError } from "../protocol/errors.js";
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Correlates IPC requests with their replies by id, each under its own deadline. A request that
+ * outlives its deadline fails with `unavailable`, which the edges answer as 503 + Retry-After.
+ */
+export class PendingRequests {
+  private nextId = 1;
+  private readonly waiters = new Map<number, Waiter>();
+
+  /** Allocates an id, lets `send` put the request on the wire, and waits for `settle(id, ...)`. */
+  start(send: (id: number) => void, timeoutMs: number, what: string): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        reject(new PusherError("unavailable", `${what} did not answer within ${timeoutMs} ms`, 1));
+      }, timeoutMs);
+      this.waiters.set(id, { resolve, reject, timer });
+      send(id);
+    });
+  }
+
+  settle(id: number, value: unknown): void {
+    const waiter = this.waiters.get(id);
+    if (!waiter) return;
+    this.waiters.delete(id);
+    clearTimeout(waiter.timer);
+    waiter.resolve(value);
+  }
+
+  rejectAll(error: Error): void {
+    for (const waiter of this.waiters.values()) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.waiters.clear();
+  }
+}

@@ -1,0 +1,26 @@
+import client from "prom-client";
+
+/**
+ * A worker's metrics, registered in prom-client's global registry: the primary's
+ * AggregatorRegistry collects that registry from every worker over IPC and sums it for /metrics.
+ */
+export function createWorkerMetrics() {
+  // Constructing one is what makes prom-client answer the primary's collection requests in a worker.
+  new client.AggregatorRegistry();
+  client.collectDefaultMetrics();
+  return {
+    connections: new client.Gauge({ name: "pusher_connections", help: "Open Socket.IO connections" }),
+    subscriptions: new client.Gauge({ name: "pusher_subscriptions", help: "Channel subscriptions held by sockets" }),
+    publishes: new client.Counter({ name: "pusher_publishes_total", help: "Messages published through the API, by result", labelNames: ["result"] as const }),
+    deliveries: new client.Counter({ name: "pusher_deliveries_total", help: "Messages written to subscribed sockets" }),
+    deliveryLatency: new client.Histogram({
+      name: "pusher_delivery_latency_seconds",
+      help: "From the broker accepting a message to a worker writing it to its subscribers",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+    recoveries: new client.Counter({ name: "pusher_recoveries_total", help: "Subscribes with `since`, by whether the gap was filled", labelNames: ["result"] as const }),
+    rejectedConnections: new client.Counter({ name: "pusher_rejected_connections_total", help: "Connections refused by admission control, by reason", labelNames: ["reason"] as const }),
+  };
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

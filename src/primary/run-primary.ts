@@ -1,0 +1,98 @@
+import cluster from "node:cluster";
+import http from "node:http";
+import os from "node:os";
+import type { AddressInfo } from "node:net";
+import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter";
+import { setupMaster as setupSticky } from "@socket.io/sticky";
+import { ChannelLog } from "../broker/embedded/channel-log.js";
+import { EmbeddedHub } from "../broker/embedded/hub.js";
+import { processTransport } from "../broker/transport.js";
+import type { PusherConfig } from "../config/schema.js";
+import type { Logger } from "../ops/logger.js";
+import { MetricsService } from "./metrics-service.js";
+import { WorkerPool } from "./worker-pool.js";
+
+const SWEEP_INTERVAL_MS = 5000;
+
+/**
+ * The primary: owns the listening socket and routes each connection to a worker with
+ * @socket.io/sticky, keeps the workers alive, sequences channels in embedded mode, aggregates
+ * metrics, and turns SIGTERM into an orderly drain under the deadline.
+ */
+export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: string): void {
+  // Sticky 2.x forwards request chunks as Buffers; without advanced serialization every connection fails.
+  cluster.setupPrimary({ exec: workerEntry, serialization: "advanced" });
+  setupClusterAdapter();
+
+  const log = config.redis.mode === "none" ? new ChannelLog({
+    historySize: config.history.size,
+    historyTtlMs: config.history.ttlSeconds * 1000,
+    metaTtlMs: config.history.metaTtlSeconds * 1000,
+    dedupWindowMs: config.publish.dedupWindowSeconds * 1000,
+  }) : undefined;
+  const hub = log ? new EmbeddedHub(log) : undefined;
+  const sweeper = log ? setInterval(() => log.sweep(), SWEEP_INTERVAL_MS) : undefined;
+  sweeper?.unref();
+
+  const metrics = new MetricsService(logger.child({ module: "metrics" }));
+  const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
+  const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker) => {
+    metrics.attach(worker);
+    const detach = hub?.attach(processTransport(worker));
+    worker.once("exit", () => detach?.());
+  });
+  pool.on("died", () => metrics.workerRestarts.inc());
+  pool.on("exhausted", () => {
+    logger.fatal("every worker slot crashes in a loop; exiting so the supervisor notices");
+    process.exit(1);
+  });
+
+  const server = http.createServer();
+  setupSticky(server, { loadBalancingMethod: "least-connection" });
+  server.on("error", (err) => {
+    logger.fatal({ err }, "cannot listen");
+    process.exit(1);
+  });
+
+  const readyWorkers = new Set<number>();
+  const onReady = (_worker: unknown, index: number): void => {
+    readyWorkers.add(index);
+    if (readyWorkers.size !== size) return;
+    pool.off("ready", onReady);
+    server.listen(config.server.port, config.server.host, () => {
+      const { port } = server.address() as AddressInfo;
+      logger.info({ port, host: config.server.host, workers: size, mode: config.redis.mode }, "pusher ready");
+      // pm2 wait_ready: the app is up only once every worker serves.
+      process.send?.("ready");
+    });
+  };
+  pool.on("ready", onReady);
+  pool.start();
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    pool.stop();
+    server.close();
+    for (const worker of pool.workers) if (worker.isConnected()) worker.send({ t: "worker:drain" });
+    const deadline = setTimeout(() => {
+      logger.warn("workers did not stop before the deadline; killing them");
+      for (const worker of pool.workers) worker.process.kill("SIGKILL");
+      process.exit(1);
+    }, config.shutdown.deadlineMs);
+    deadline.unref();
+    const waitForWorkers = (): void => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        if (sweeper) clearInterval(sweeper);
+        logger.info("stopped");
+        process.exit(0);
+      }
+    };
+    cluster.on("exit", waitForWorkers);
+    waitForWorkers();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

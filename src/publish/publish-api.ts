@@ -1,0 +1,82 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Broker, PublishRequest } from "../broker/broker.js";
+import { readJsonBody } from "../http/read-body.js";
+import { sendJson } from "../http/responses.js";
+import type { RouteHandler } from "../http/router.js";
+import { PusherError, toErrorBody } from "../protocol/errors.js";
+import { batchBodySchema, publishBodySchema, type PublishBody } from "../protocol/messages.js";
+import { parseInput } from "../protocol/validate.js";
+import type { RateLimit } from "../ops/rate-limit.js";
+import type { ApiKeys } from "./api-keys.js";
+
+export interface PublishApiDeps {
+  broker: Broker;
+  apiKeys: ApiKeys;
+  keyRate: RateLimit;
+  maxPayloadBytes: number;
+  maxBatchMessages: number;
+  onPublished(result: "ok" | "error", count: number): void;
+}
+
+/** Room in a body for everything but `data`: up to 100 channel names, the event, the id. */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/** Validates one publish body into a broker request; 413 when its data is over the limit. */
+function toRequest(raw: unknown, maxPayloadBytes: number): PublishRequest {
+  const body: PublishBody = parseInput(publishBodySchema, raw);
+  const data = body.data ?? null;
+  const size = Buffer.byteLength(JSON.stringify(data));
+  if (size > maxPayloadBytes) throw new PusherError("payload_too_large", `data is ${size} bytes of JSON; limits.maxPayloadBytes is ${maxPayloadBytes}`);
+  const channels = body.channels ? [...new Set(body.channels)] : [body.channel as string];
+  return { channels, event: body.event, data, ...(body.id === undefined ? {} : { id: body.id }) };
+}
+
+/** POST /v1/publish and POST /v1/batch (DESIGN §4). */
+export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler; batch: RouteHandler } {
+  const publish = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const key = deps.apiKeys.authenticate(req);
+    const raw = await readJsonBody(req, deps.maxPayloadBytes + ENVELOPE_BYTES);
+    const request = toRequest(raw, deps.maxPayloadBytes);
+    await deps.keyRate.take(key);
+    const [outcome] = await sendToBroker(deps, [request]);
+    if (!outcome?.ok) throw outcome?.error ?? new PusherError("internal");
+    sendJson(res, 200, { offsets: outcome.offsets });
+  };
+
+  const batch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const key = deps.apiKeys.authenticate(req);
+    const raw = await readJsonBody(req, deps.maxBatchMessages * (deps.maxPayloadBytes + ENVELOPE_BYTES));
+    const { messages } = parseInput(batchBodySchema, raw);
+    if (messages.length > deps.maxBatchMessages) throw new PusherError("invalid_request", `messages: at most ${deps.maxBatchMessages} per batch (publish.maxBatchMessages)`);
+    const parsed = messages.map((m) => {
+      try {
+        return toRequest(m, deps.maxPayloadBytes);
+      } catch (err) {
+        return err as PusherError;
+      }
+    });
+    const valid = parsed.filter((p): p is PublishRequest => !(p instanceof Error));
+    await deps.keyRate.take(key, Math.max(1, valid.length));
+    const outcomes = valid.length > 0 ? await sendToBroker(deps, valid) : [];
+    let next = 0;
+    const results = parsed.map((p) => {
+      if (p instanceof Error) return { ok: false, status: p instanceof PusherError ? p.status : 500, error: toErrorBody(p) };
+      const outcome = outcomes[next++];
+      return outcome?.ok ? { ok: true, offsets: outcome.offsets } : { ok: false, status: outcome?.error.status ?? 500, error: toErrorBody(outcome?.error) };
+    });
+    sendJson(res, 200, { results });
+  };
+
+  return { publish, batch };
+}
+
+async function sendToBroker(deps: PublishApiDeps, requests: PublishRequest[]) {
+  try {
+    const outcomes = await deps.broker.publish(requests);
+    deps.onPublished("ok", requests.length);
+    return outcomes;
+  } catch (err) {
+    deps.onPublished("error", requests.length);
+    throw err;
+  }
+}

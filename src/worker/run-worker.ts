@@ -1,0 +1,110 @@
+import http from "node:http";
+import { createWorkerBroker } from "../broker/create-broker.js";
+import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
+import { ChannelFeeds } from "../channels/channel-feeds.js";
+import { handleSubscriptions } from "../channels/subscription-handlers.js";
+import type { PusherConfig } from "../config/schema.js";
+import { createRouter } from "../http/router.js";
+import { isPrimaryToWorker } from "../ipc/control.js";
+import { PendingRequests } from "../ipc/pending-requests.js";
+import { healthRoutes } from "../ops/health-routes.js";
+import type { Logger } from "../ops/logger.js";
+import { RateLimit } from "../ops/rate-limit.js";
+import { createWorkerMetrics } from "../ops/worker-metrics.js";
+import { ApiKeys } from "../publish/api-keys.js";
+import { createPublishApi } from "../publish/publish-api.js";
+import { admission } from "./admission.js";
+import { drainSockets } from "./drain.js";
+import { createSocketServer } from "./socket-server.js";
+
+const READINESS_PROBE_MS = 2000;
+const METRICS_TIMEOUT_MS = 5000;
+
+/**
+ * A worker: HTTP API, health endpoints and socket.io, wired synchronously on the first tick so a
+ * connection the primary hands over at once is already served (DESIGN §7, sticky under churn).
+ */
+export function runWorker(config: PusherConfig, logger: Logger): void {
+  const metrics = createWorkerMetrics();
+  const broker = createWorkerBroker(config);
+  const metricRequests = new PendingRequests();
+  let draining = false;
+
+  const publishApi = createPublishApi({
+    broker,
+    apiKeys: new ApiKeys(config.auth.apiKeys),
+    keyRate: new RateLimit(config.limits.publishRatePerSecond),
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    maxBatchMessages: config.publish.maxBatchMessages,
+    onPublished: (result, count) => metrics.publishes.inc({ result }, count),
+  });
+  const router = createRouter({
+    "/v1/publish": { POST: publishApi.publish },
+    "/v1/batch": { POST: publishApi.batch },
+    ...healthRoutes({
+      broker,
+      isDraining: () => draining,
+      probeTimeoutMs: READINESS_PROBE_MS,
+      collectMetrics: async () =>
+        (await metricRequests.start((id) => process.send?.({ t: "metrics:collect", id }), METRICS_TIMEOUT_MS, "the primary's metrics")) as string,
+    }),
+  });
+  const httpServer = http.createServer(router);
+  const io = createSocketServer(httpServer, config);
+
+  const feeds = new ChannelFeeds(io, (message, reached) => {
+    metrics.deliveries.inc(reached);
+    metrics.deliveryLatency.observe((Date.now() - message.ts) / 1000);
+  });
+  broker.onMessages((messages) => feeds.deliver(messages));
+
+  io.use(
+    admission({
+      isDraining: () => draining,
+      connectionRate: new RateLimit(config.limits.connectionRatePerSecond),
+      maxConnections: config.limits.maxConnections,
+      connectionCount: () => io.engine.clientsCount,
+      onReject: (reason) => metrics.rejectedConnections.inc({ reason }),
+    }),
+  );
+  const subscriptionDeps = {
+    broker,
+    feeds,
+    authorizer: new ChannelAuthorizer(config.auth.jwtSecret),
+    requestRate: new RateLimit(config.limits.subscribeRatePerSecond),
+    maxSubscriptionsPerSocket: config.limits.maxSubscriptionsPerSocket,
+    onSubscriptionsChanged: (delta: number) => metrics.subscriptions.inc(delta),
+    logger: logger.child({ module: "subscriptions" }),
+  };
+  io.on("connection", (socket) => {
+    metrics.connections.inc();
+    socket.on("disconnect", () => metrics.connections.dec());
+    handleSubscriptions(socket, subscriptionDeps);
+  });
+
+  const shutdown = async (why: string): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    const deadline = Date.now() + config.shutdown.deadlineMs - 1000;
+    logger.info({ why, sockets: io.engine.clientsCount }, "draining");
+    await drainSockets(io, config.shutdown.drainRate, deadline);
+    await io.close().catch(() => undefined);
+    await broker.close();
+    logger.info("worker stopped");
+    process.exit(0);
+  };
+  process.on("message", (message) => {
+    if (!isPrimaryToWorker(message)) return;
+    if (message.t === "metrics:text") metricRequests.settle(message.id, message.text);
+    else void shutdown("primary asked");
+  });
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("disconnect", () => {
+    // The primary is gone (SIGKILLed with its tree, or crashed): a worker without it serves nobody.
+    logger.warn("primary disconnected; exiting");
+    process.exit(1);
+  });
+
+  process.send?.({ t: "worker:ready" });
+}

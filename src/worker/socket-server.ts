@@ -1,0 +1,25 @@
+import type { Server as HttpServer } from "node:http";
+import { createAdapter } from "@socket.io/cluster-adapter";
+import { setupWorker } from "@socket.io/sticky";
+import { Server } from "socket.io";
+import type { PusherConfig } from "../config/schema.js";
+import type { PusherServer } from "./io-types.js";
+
+/**
+ * The worker's socket.io server: attached to an HTTP server that never listens itself (the
+ * primary hands it connections through @socket.io/sticky), with the cluster adapter carrying
+ * socket.io's own cross-worker operations.
+ */
+export function createSocketServer(httpServer: HttpServer, config: PusherConfig): PusherServer {
+  const io: PusherServer = new Server(httpServer, {
+    transports: config.server.transports as ("polling" | "websocket")[],
+    pingInterval: config.server.pingIntervalMs,
+    pingTimeout: config.server.pingTimeoutMs,
+    maxHttpBufferSize: config.limits.maxClientFrameBytes,
+    serveClient: false,
+    cors: { origin: config.server.corsOrigins.includes("*") ? true : config.server.corsOrigins },
+  });
+  io.adapter(createAdapter());
+  setupWorker(io);
+  return io;
+}
