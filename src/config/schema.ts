@@ -10,6 +10,31 @@ function splitList(value: unknown): unknown {
   return typeof value === "string" ? value.split(",").map((s) => s.trim()).filter((s) => s !== "") : value;
 }
 
+/**
+ * Whole numbers from env arrive as strings. convict's own coercion is parseInt, which reads "12abc"
+ * as 12 and turns "abc" into NaN (so the error cannot show what the operator typed); these replace
+ * the built-in "port" and "nat" so only digits coerce and anything else fails with its raw value.
+ */
+function wholeNumber(value: unknown): unknown {
+  return typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+}
+
+convict.addFormat({
+  name: "port",
+  coerce: wholeNumber,
+  validate(value: unknown) {
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) throw new Error("ports must be within range 0 - 65535");
+  },
+});
+
+convict.addFormat({
+  name: "nat",
+  coerce: wholeNumber,
+  validate(value: unknown) {
+    if (!Number.isInteger(value) || (value as number) < 0) throw new Error("must be a whole number, 0 or more");
+  },
+});
+
 convict.addFormat({
   name: "transport-list",
   coerce: splitList,
@@ -74,7 +99,7 @@ export const schema = {
   },
   auth: {
     apiKeys: { doc: "API keys accepted by the publish API (Bearer tokens)", format: "string-list", default: [DEV_API_KEY] as string[], env: "PUSHER_API_KEYS", sensitive: true },
-    jwtSecret: { doc: "HS256 secret that signs channel tokens (at least 32 characters)", format: String, default: DEV_JWT_SECRET, env: "PUSHER_JWT_SECRET", sensitive: true },
+    jwtSecret: { doc: "HS256 secret that signs channel tokens (use at least 32 random characters)", format: String, default: DEV_JWT_SECRET, env: "PUSHER_JWT_SECRET", sensitive: true },
   },
   publish: {
     durability: { doc: "When a publish is acknowledged: leader (written on the master) or replica (also on a replica, via WAIT)", format: ["leader", "replica"], default: "leader", env: "PUSHER_PUBLISH_DURABILITY" },
