@@ -36,7 +36,7 @@ export const publishBodySchema = z
     channel: channelSchema.optional(),
     channels: z.array(channelSchema).min(1).max(100).optional(),
     event: eventNameSchema,
-    data: z.unknown(),
+    data: z.unknown().optional(),
     id: messageIdSchema.optional(),
   })
   .strict()

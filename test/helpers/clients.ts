@@ -56,3 +56,32 @@ export async function until(predicate: () => boolean, timeoutMs = 10_000, what =
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+export interface MessageLog {
+  messages: Message[];
+  /** Resolves once at least `count` messages have arrived. */
+  waitFor(count: number, timeoutMs?: number): Promise<Message[]>;
+}
+
+/** Records a socket's messages (optionally of one channel) and lets a test await a count. */
+export function messageLog(socket: TestSocket, channel?: string): MessageLog {
+  const messages: Message[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  socket.on("message", (m) => {
+    if (channel !== undefined && m.channel !== channel) return;
+    messages.push(m);
+    for (const w of [...waiters]) if (messages.length >= w.count) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  });
+  return {
+    messages,
+    async waitFor(count, timeoutMs = 10_000) {
+      if (messages.length < count) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`got ${messages.length} of ${count} messages`)), timeoutMs);
+          waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
+        });
+      }
+      return messages;
+    },
+  };
+}

@@ -23,6 +23,8 @@ export interface PusherHost {
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** Sends a signal to the primary and waits for the whole tree to exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the primary's exit code when it exits. */
+  exited: Promise<number | null>;
 }
 
 export interface StartOptions {
@@ -30,6 +32,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   port?: number;
   timeoutMs?: number;
+  /** Resolve at once instead of waiting for "pusher ready" (for hosts expected never to be ready). */
+  waitReady?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -112,11 +116,12 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
     return code;
   };
   t?.after(() => stop());
+  if (options.waitReady === false) return { url: "", port: 0, pid: child.pid!, workers, lines, waitForLog, stop, exited };
 
   const ready = await Promise.race([
     waitForLog((l) => l.msg === "pusher ready", options.timeoutMs ?? 15_000),
     exited.then((code) => { throw new Error(`pusher exited with ${code} before it was ready: ${stderr.slice(-2000)}`); }),
   ]);
   const port = ready.port as number;
-  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop };
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop, exited };
 }

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import test from "node:test";
+import type { SubscribeAck } from "../../src/protocol/events.js";
+import type { StreamPosition } from "../../src/protocol/messages.js";
+import { connectSocket, messageLog, publish, subscribe } from "../helpers/clients.js";
+import { startPusher } from "../helpers/pusher.js";
+
+test("a subscriber recovers every message across a worker SIGKILL, exactly once and in order", async (t) => {
+  const host = await startPusher(t, { workers: 2 });
+  // A slow reconnect, so that messages are published while the client is away.
+  const s = await connectSocket(t, host.url, { reconnectionDelay: 1500, reconnectionDelayMax: 1500, randomizationFactor: 0 });
+  const log = messageLog(s, "crash");
+  let position: StreamPosition | undefined;
+  s.on("message", (m) => { position = { epoch: m.epoch, offset: m.offset }; });
+  const acks: SubscribeAck[] = [];
+  const resubscribed = new Promise<void>((resolve) => {
+    s.io.on("reconnect", async () => {
+      acks.push(await subscribe(s, "crash", { since: position! }));
+      resolve();
+    });
+  });
+  assert.ok((await subscribe(s, "crash")).ok);
+  for (let i = 1; i <= 5; i++) await publish(host.url, { channel: "crash", event: "e", data: i });
+  await log.waitFor(5);
+
+  const before = new Map(host.workers);
+  const disconnected = new Promise((resolve) => s.once("disconnect", resolve));
+  for (const pid of before.values()) process.kill(pid, "SIGKILL");
+  await disconnected;
+  await Promise.all([...before.keys()].map((index) => host.waitForLog((l) => l.msg === "worker ready" && l.index === index && l.workerPid !== before.get(index))));
+  for (let i = 6; i <= 15; i++) {
+    const res = await publish(host.url, { channel: "crash", event: "e", data: i });
+    assert.equal(res.status, 200);
+  }
+  await resubscribed;
+  for (let i = 16; i <= 20; i++) await publish(host.url, { channel: "crash", event: "e", data: i });
+
+  const messages = await log.waitFor(20);
+  assert.deepEqual(messages.map((m) => m.offset), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.deepEqual(messages.map((m) => m.data), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.ok(acks[0]?.ok && acks[0].recovered === true);
+  assert.notEqual(host.workers.get(0), before.get(0), "worker 0 was respawned");
+  assert.doesNotThrow(() => process.kill(host.pid, 0), "the primary survived its workers' deaths");
+});
+
+test("long-polling clients work across several workers (sticky routing)", async (t) => {
+  const host = await startPusher(t, { workers: 2 });
+  const clients = await Promise.all(Array.from({ length: 12 }, () => connectSocket(t, host.url, { transports: ["polling"] })));
+  const logs = clients.map((c) => messageLog(c, "poll"));
+  for (const c of clients) assert.ok((await subscribe(c, "poll")).ok);
+  for (let i = 1; i <= 3; i++) assert.equal((await publish(host.url, { channel: "poll", event: "e", data: i })).status, 200);
+  for (const log of logs) assert.deepEqual((await log.waitFor(3)).map((m) => m.data), [1, 2, 3]);
+  assert.ok(clients.every((c) => c.connected && c.io.engine.transport.name === "polling"));
+});
+
+test("a worker that crashes in a loop is given up with a clear log line, and the primary exits", async (t) => {
+  // A worker fails at start when its broker cannot be built: a real crash loop, no test hook.
+  const host = await startPusher(t, { workers: 1, waitReady: false, env: { PUSHER_REDIS_MODE: "standalone" } });
+  const line = await host.waitForLog((l) => /crashes in a loop/.test(String(l.msg)), 30_000);
+  assert.equal(line.index, 0);
+  assert.equal(await host.exited, 1);
+  const deaths = host.lines.filter((l) => l.msg === "worker died");
+  assert.equal(deaths.length, 5);
+  const delays = deaths.map((l) => l.respawnInMs as number);
+  assert.deepEqual(delays, [...delays].sort((a, b) => a - b), "backoff grows");
+});
