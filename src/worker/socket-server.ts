@@ -1,13 +1,13 @@
 import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/cluster-adapter";
-import { setupWorker } from "@socket.io/sticky";
 import { Server } from "socket.io";
 import type { PusherConfig } from "../config/schema.js";
 import type { PusherServer } from "./io-types.js";
+import { setupStickyWorker } from "./sticky-sessions.js";
 
 /**
  * The worker's socket.io server: attached to an HTTP server that never listens itself (the
- * primary hands it connections through @socket.io/sticky), with the cluster adapter carrying
+ * primary hands it connections through sticky routing), with the cluster adapter carrying
  * socket.io's own cross-worker operations.
  */
 export function createSocketServer(httpServer: HttpServer, config: PusherConfig): PusherServer {
@@ -20,6 +20,6 @@ export function createSocketServer(httpServer: HttpServer, config: PusherConfig)
     cors: { origin: config.server.corsOrigins.includes("*") ? true : config.server.corsOrigins },
   });
   io.adapter(createAdapter());
-  setupWorker(io);
+  setupStickyWorker(io);
   return io;
 }
