@@ -1,0 +1,10 @@
+/** The pusher client helper: one connection, per-channel positions, recovery after reconnects. */
+export { PusherClient } from "./pusher-client.js";
+export type { ClientEvents, ConnectionState, PusherClientOptions, StateDetail } from "./pusher-client.js";
+export { SubscriptionError } from "./subscription.js";
+export type { MessageHandler, ResyncEvent, SubscribeOk, SubscribeOptions, Subscription, TokenSource } from "./subscription.js";
+export { ChannelPosition } from "./channel-position.js";
+export type { MessageVerdict, PositionJump, ResyncReason } from "./channel-position.js";
+export type { ReconnectDelayOptions } from "./reconnect-delay.js";
+export type { Message, StreamPosition } from "../protocol/messages.js";
+export type { ResyncNotice, SubscribeAck } from "../protocol/events.js";
