@@ -125,6 +125,12 @@ export const schema = {
     connectionRatePerSecond: { doc: "New connections per second admitted by each worker (0 = unlimited)", format: "nat", default: 1000, env: "PUSHER_CONNECTION_RATE_PER_SECOND" },
     maxConnections: { doc: "Connections each worker holds at most (0 = unlimited)", format: "nat", default: 50000, env: "PUSHER_MAX_CONNECTIONS" },
     maxClientFrameBytes: { doc: "Largest frame a client may send (subscribe requests with tokens)", format: "nat", default: 16384, env: "PUSHER_MAX_CLIENT_FRAME_BYTES" },
+    maxQueuedMessagesPerSocket: {
+      doc: "Unsent messages a socket may hold before it is cut off (it reconnects and recovers from history); bounds memory under fan-out bursts",
+      format: "nat",
+      default: 1000,
+      env: "PUSHER_MAX_QUEUED_MESSAGES_PER_SOCKET",
+    },
   },
   shutdown: {
     drainRate: { doc: "Sockets each worker disconnects per second while draining", format: "nat", default: 1000, env: "PUSHER_DRAIN_RATE" },

@@ -19,6 +19,7 @@ export function createWorkerMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     recoveries: new client.Counter({ name: "pusher_recoveries_total", help: "Subscribes with `since`, by whether the gap was filled", labelNames: ["result"] as const }),
+    overloadedSockets: new client.Counter({ name: "pusher_overloaded_sockets_total", help: "Sockets cut off because they did not read their messages (limits.maxQueuedMessagesPerSocket)" }),
     rejectedConnections: new client.Counter({ name: "pusher_rejected_connections_total", help: "Connections refused by admission control, by reason", labelNames: ["reason"] as const }),
   };
 }

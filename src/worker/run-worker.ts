@@ -15,6 +15,7 @@ import { ApiKeys } from "../publish/api-keys.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { admission } from "./admission.js";
 import { drainSockets } from "./drain.js";
+import { guardOutgoingBuffers } from "./outgoing-buffers.js";
 import { createSocketServer } from "./socket-server.js";
 
 const READINESS_PROBE_MS = 2000;
@@ -67,6 +68,10 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
       onReject: (reason) => metrics.rejectedConnections.inc({ reason }),
     }),
   );
+  const stopGuard = guardOutgoingBuffers(io, config.limits.maxQueuedMessagesPerSocket, (socket, queued) => {
+    metrics.overloadedSockets.inc();
+    logger.warn({ socket: socket.id, queued }, "socket cut off: it does not read its messages");
+  });
   const subscriptionDeps = {
     broker,
     feeds,
@@ -87,6 +92,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     draining = true;
     const deadline = Date.now() + config.shutdown.deadlineMs - 1000;
     logger.info({ why, sockets: io.engine.clientsCount }, "draining");
+    stopGuard();
     await drainSockets(io, config.shutdown.drainRate, deadline);
     await io.close().catch(() => undefined);
     await broker.close();
