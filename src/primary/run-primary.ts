@@ -10,6 +10,7 @@ import { processTransport } from "../broker/transport.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
 import { MetricsService } from "./metrics-service.js";
+import { stopReadingBeforeHandoff } from "./sticky-handoff.js";
 import { WorkerPool } from "./worker-pool.js";
 
 const SWEEP_INTERVAL_MS = 5000;
@@ -49,6 +50,8 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
 
   const server = http.createServer();
   setupSticky(server, { loadBalancingMethod: "least-connection" });
+  // Registered after sticky's own connection listener, so its data listener can be put in front of sticky's.
+  stopReadingBeforeHandoff(server);
   server.on("error", (err) => {
     logger.fatal({ err }, "cannot listen");
     process.exit(1);

@@ -135,6 +135,19 @@ async function killWorkerHolding(host: PusherHost, client: PusherClient): Promis
   throw new Error("killed every worker once and the client never disconnected");
 }
 
+/** Subscribes a new channel with resync tracking and delivers three messages through it. */
+async function subscribeWithTraffic(client: PusherClient, url: string, prefix: string) {
+  const channel = newChannel(prefix);
+  const inbox = new Inbox();
+  const resyncs: ResyncEvent[] = [];
+  const sub = client.subscribe(channel, inbox.handler, { onResync: (e) => resyncs.push(e) });
+  await withTimeout(sub.ready, 10_000, "subscribe ack");
+  const published: StreamPosition[] = [];
+  for (let i = 0; i < 3; i++) published.push(await publishOk(url, channel, { phase: "before", i }));
+  await inbox.waitFor(3);
+  return { channel, inbox, resyncs, sub, published };
+}
+
 /** The offsets a handler saw must be exactly the published ones: each once, in order, one epoch. */
 function assertExactlyOnceInOrder(received: Message[], published: StreamPosition[]): void {
   const epochs = new Set(published.map((p) => p.epoch));
@@ -180,15 +193,7 @@ test("recovery across a worker crash: every offset exactly once, in order", { ti
   const { client, states } = await openClient(t, host.url, {
     socketOptions: { reconnectionDelay: 1000, reconnectionDelayMax: 1000, randomizationFactor: 0 },
   });
-  const channel = newChannel("client-crash");
-  const inbox = new Inbox();
-  const resyncs: ResyncEvent[] = [];
-  const sub = client.subscribe(channel, inbox.handler, { onResync: (e) => resyncs.push(e) });
-  await withTimeout(sub.ready, 10_000, "subscribe ack");
-
-  const published: StreamPosition[] = [];
-  for (let i = 0; i < 3; i++) published.push(await publishOk(host.url, channel, { phase: "before", i }));
-  await inbox.waitFor(3);
+  const { channel, inbox, resyncs, sub, published } = await subscribeWithTraffic(client, host.url, "client-crash");
   const idBefore = client.id;
 
   const reconnected = nextState(client, "connected", 60_000);
@@ -221,15 +226,7 @@ test("recovery when every worker dies at once", { timeout: 120_000 }, async (t) 
   const host = await startPusher(t, { workers: 2 });
   await allWorkersReady(host, 2);
   const { client } = await openClient(t, host.url);
-  const channel = newChannel("client-all-dead");
-  const inbox = new Inbox();
-  const resyncs: ResyncEvent[] = [];
-  const sub = client.subscribe(channel, inbox.handler, { onResync: (e) => resyncs.push(e) });
-  await withTimeout(sub.ready, 10_000, "subscribe ack");
-
-  const published: StreamPosition[] = [];
-  for (let i = 0; i < 3; i++) published.push(await publishOk(host.url, channel, { phase: "before", i }));
-  await inbox.waitFor(3);
+  const { channel, inbox, resyncs, published } = await subscribeWithTraffic(client, host.url, "client-all-dead");
 
   const disconnected = nextState(client, "disconnected", 30_000);
   const old = [...host.workers];

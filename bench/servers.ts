@@ -1,0 +1,54 @@
+/**
+ * The servers under test, each described once so one runner drives them all the same way:
+ * same worker count, same process shape, same load.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface ServerDescriptor {
+  name: string;
+  /** Compiled entry point, run with `node`. */
+  script: string;
+  env(workers: number): Record<string, string>;
+  /** `msg` of the JSON log line printed once the server accepts connections (it carries `port`). */
+  readyMsg: string;
+  /** Path of the batch publish endpoint, which takes `{ messages: [{ channel, event, data }] }`. */
+  batchPath: string;
+  publishHeaders: Record<string, string>;
+  /** Messages accepted in one batch request. */
+  maxBatch: number;
+}
+
+export const baseline: ServerDescriptor = {
+  name: "baseline",
+  script: path.join(DIST, "bench", "baseline-server.js"),
+  env: (workers) => ({ BASELINE_PORT: "0", BASELINE_HOST: "127.0.0.1", BASELINE_WORKERS: String(workers) }),
+  readyMsg: "baseline ready",
+  batchPath: "/batch",
+  publishHeaders: {},
+  maxBatch: 100,
+};
+
+export const pusher: ServerDescriptor = {
+  name: "pusher",
+  script: path.join(DIST, "src", "main.js"),
+  env: (workers) => ({
+    NODE_ENV: "test",
+    PUSHER_PORT: "0",
+    PUSHER_HOST: "127.0.0.1",
+    PUSHER_WORKERS: String(workers),
+    PUSHER_LOG_FORMAT: "json",
+    // The bench measures throughput, not admission control: lift the limits that would shape it.
+    PUSHER_PUBLISH_RATE_PER_SECOND: "0",
+    PUSHER_CONNECTION_RATE_PER_SECOND: "0",
+    PUSHER_MAX_CONNECTIONS: "0",
+  }),
+  readyMsg: "pusher ready",
+  batchPath: "/v1/batch",
+  publishHeaders: { authorization: "Bearer dev-api-key-change-me" },
+  maxBatch: 100,
+};
+
+export const servers: readonly ServerDescriptor[] = [baseline, pusher];
