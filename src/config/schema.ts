@@ -122,7 +122,13 @@ export const schema = {
     maxSubscriptionsPerSocket: { doc: "Channels one socket may subscribe to", format: "nat", default: 100, env: "PUSHER_MAX_SUBSCRIPTIONS_PER_SOCKET" },
     publishRatePerSecond: { doc: "Publishes per second accepted per API key in each worker (0 = unlimited)", format: "nat", default: 20000, env: "PUSHER_PUBLISH_RATE_PER_SECOND" },
     subscribeRatePerSecond: { doc: "subscribe/unsubscribe requests per second accepted per socket", format: "nat", default: 50, env: "PUSHER_SUBSCRIBE_RATE_PER_SECOND" },
-    connectionRatePerSecond: { doc: "New connections per second admitted by each worker (0 = unlimited)", format: "nat", default: 1000, env: "PUSHER_CONNECTION_RATE_PER_SECOND" },
+    connectionRatePerSecond: { doc: "New connections per second admitted by each worker; the surplus is queued (0 = unlimited)", format: "nat", default: 1000, env: "PUSHER_CONNECTION_RATE_PER_SECOND" },
+    connectionQueueSeconds: {
+      doc: "Connections beyond connectionRatePerSecond wait in a queue holding this many seconds' worth; only past it are they refused",
+      format: "nat",
+      default: 10,
+      env: "PUSHER_CONNECTION_QUEUE_SECONDS",
+    },
     maxConnections: { doc: "Connections each worker holds at most (0 = unlimited)", format: "nat", default: 50000, env: "PUSHER_MAX_CONNECTIONS" },
     maxClientFrameBytes: { doc: "Largest frame a client may send (subscribe requests with tokens)", format: "nat", default: 16384, env: "PUSHER_MAX_CLIENT_FRAME_BYTES" },
     maxQueuedMessagesPerSocket: {

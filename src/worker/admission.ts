@@ -1,11 +1,12 @@
 import type { ExtendedError } from "socket.io";
 import { errorTable, type ErrorCode } from "../protocol/errors.js";
-import type { RateLimit } from "../ops/rate-limit.js";
+import type { PacedRate } from "../ops/rate-limit.js";
 import type { PusherSocket } from "./io-types.js";
 
 export interface AdmissionDeps {
   isDraining(): boolean;
-  connectionRate: RateLimit;
+  /** New connections are paced through it; refused only when its queue is full. */
+  connectionPacer: PacedRate;
   maxConnections: number;
   connectionCount(): number;
   onReject(reason: ErrorCode): void;
@@ -20,7 +21,8 @@ function refusal(code: ErrorCode, message: string = errorTable[code].message): E
 
 /**
  * Socket.IO middleware that protects a worker from reconnect storms: refuses new connections while
- * draining, above limits.maxConnections, and beyond limits.connectionRatePerSecond.
+ * draining or above limits.maxConnections, and paces them to limits.connectionRatePerSecond,
+ * refusing only beyond limits.connectionQueueSeconds of backlog.
  */
 export function admission(deps: AdmissionDeps) {
   return (_socket: PusherSocket, next: (err?: ExtendedError) => void): void => {
@@ -30,6 +32,9 @@ export function admission(deps: AdmissionDeps) {
     };
     if (deps.isDraining()) return refuse("draining");
     if (deps.maxConnections > 0 && deps.connectionCount() > deps.maxConnections) return refuse("rate_limited", "this worker is at limits.maxConnections");
-    deps.connectionRate.take("connections").then(() => next(), () => refuse("rate_limited", "too many new connections; retry with backoff"));
+    deps.connectionPacer.take().then(
+      () => next(),
+      (err: Error) => refuse("rate_limited", err.message),
+    );
   };
 }

@@ -9,7 +9,7 @@ import { isPrimaryToWorker } from "../ipc/control.js";
 import { PendingRequests } from "../ipc/pending-requests.js";
 import { healthRoutes } from "../ops/health-routes.js";
 import type { Logger } from "../ops/logger.js";
-import { RateLimit } from "../ops/rate-limit.js";
+import { PacedRate, RateLimit } from "../ops/rate-limit.js";
 import { createWorkerMetrics } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createPublishApi } from "../publish/publish-api.js";
@@ -62,7 +62,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   io.use(
     admission({
       isDraining: () => draining,
-      connectionRate: new RateLimit(config.limits.connectionRatePerSecond),
+      connectionPacer: new PacedRate(config.limits.connectionRatePerSecond, config.limits.connectionQueueSeconds),
       maxConnections: config.limits.maxConnections,
       connectionCount: () => io.engine.clientsCount,
       onReject: (reason) => metrics.rejectedConnections.inc({ reason }),
