@@ -78,7 +78,8 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     stopping = true;
     logger.info({ signal }, "shutting down");
     pool.stop();
-    server.close();
+    // The listener stays open while workers drain: /readyz answers 503 and new handshakes get a
+    // 503 to retry elsewhere, where a closed port would only say "refused".
     for (const worker of pool.workers) if (worker.isConnected()) worker.send({ t: "worker:drain" });
     const deadline = setTimeout(() => {
       logger.warn("workers did not stop before the deadline; killing them");

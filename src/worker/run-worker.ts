@@ -14,7 +14,7 @@ import { createWorkerMetrics } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { admission } from "./admission.js";
-import { drainSockets } from "./drain.js";
+import { drainSockets, refuseHandshakesWhileDraining } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
 import { createSocketServer } from "./socket-server.js";
 
@@ -59,6 +59,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   });
   broker.onMessages((messages) => feeds.deliver(messages));
 
+  refuseHandshakesWhileDraining(io, () => draining);
   io.use(
     admission({
       isDraining: () => draining,
