@@ -74,6 +74,12 @@ export const schema = {
     port: { doc: "TCP port the primary listens on (0 picks a free port)", format: "port", default: 3000, env: "PUSHER_PORT" },
     host: { doc: "Address the primary listens on", format: String, default: "0.0.0.0", env: "PUSHER_HOST" },
     workers: { doc: "Worker processes to fork (0 = one per CPU)", format: "nat", default: 0, env: "PUSHER_WORKERS" },
+    workerStallTimeoutMs: {
+      doc: "A worker whose event loop does not answer the primary's ping for this long is killed and respawned (0 = never)",
+      format: "nat",
+      default: 10000,
+      env: "PUSHER_WORKER_STALL_TIMEOUT_MS",
+    },
     transports: {
       doc: "Socket.IO transports accepted (websocket alone needs no sticky load balancing)",
       format: "transport-list",

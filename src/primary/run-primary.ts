@@ -12,6 +12,7 @@ import type { Logger } from "../ops/logger.js";
 import { MetricsService } from "./metrics-service.js";
 import { stopReadingBeforeHandoff } from "./sticky-handoff.js";
 import { WorkerPool } from "./worker-pool.js";
+import { WorkerWatchdog } from "./worker-watchdog.js";
 
 const SWEEP_INTERVAL_MS = 5000;
 
@@ -37,8 +38,10 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
 
   const metrics = new MetricsService(logger.child({ module: "metrics" }));
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
-  const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker) => {
+  const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
+  const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
+    watchdog.watch(worker, index);
     const detach = hub?.attach(processTransport(worker));
     worker.once("exit", () => detach?.());
   });
@@ -71,6 +74,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   };
   pool.on("ready", onReady);
   pool.start();
+  watchdog.start();
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -78,6 +82,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     stopping = true;
     logger.info({ signal }, "shutting down");
     pool.stop();
+    watchdog.stop();
     // The listener stays open while workers drain: /readyz answers 503 and new handshakes get a
     // 503 to retry elsewhere, where a closed port would only say "refused".
     for (const worker of pool.workers) if (worker.isConnected()) worker.send({ t: "worker:drain" });

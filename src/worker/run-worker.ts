@@ -102,8 +102,17 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   };
   process.on("message", (message) => {
     if (!isPrimaryToWorker(message)) return;
-    if (message.t === "metrics:text") metricRequests.settle(message.id, message.text);
-    else void shutdown("primary asked");
+    switch (message.t) {
+      case "metrics:text":
+        metricRequests.settle(message.id, message.text);
+        return;
+      case "worker:ping":
+        process.send?.({ t: "worker:pong" });
+        return;
+      case "worker:drain":
+        void shutdown("primary asked");
+        return;
+    }
   });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));

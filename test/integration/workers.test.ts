@@ -71,3 +71,15 @@ test("a worker that crashes in a loop is given up with a clear log line, and the
   const delays = deaths.map((l) => l.respawnInMs as number);
   assert.deepEqual(delays, [...delays].sort((a, b) => a - b), "backoff grows");
 });
+
+test("a stalled worker (SIGSTOP) is killed by the watchdog and replaced", async (t) => {
+  const host = await startPusher(t, { workers: 2, env: { PUSHER_WORKER_STALL_TIMEOUT_MS: "1500" } });
+  const stoppedPid = host.workers.get(0)!;
+  process.kill(stoppedPid, "SIGSTOP");
+  const stalled = await host.waitForLog((l) => l.msg === "worker stalled; killing it", 10_000);
+  assert.deepEqual([stalled.index, stalled.workerPid], [0, stoppedPid]);
+  await host.waitForLog((l) => l.msg === "worker ready" && l.index === 0 && l.workerPid !== stoppedPid, 10_000);
+  assert.throws(() => process.kill(stoppedPid, 0), "the stopped worker is gone");
+  const clients = await Promise.all(Array.from({ length: 6 }, () => connectSocket(t, host.url)));
+  for (const c of clients) assert.ok((await subscribe(c, "after-stall")).ok);
+});
