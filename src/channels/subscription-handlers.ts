@@ -16,7 +16,8 @@ export interface SubscriptionDeps {
   /** Per-socket budget of subscribe and unsubscribe requests. */
   requestRate: RateLimit;
   maxSubscriptionsPerSocket: number;
-  onSubscriptionsChanged(delta: number): void;
+  /** Told whether each subscribe with `since` could be honoured. */
+  onRecovery(recovered: boolean): void;
   logger: Logger;
 }
 
@@ -39,7 +40,6 @@ export function handleSubscriptions(socket: PusherSocket, deps: SubscriptionDeps
   socket.on("unsubscribe", (raw, ack) => void unsubscribe(socket, raw, answerer<UnsubscribeAck>(ack), deps));
   socket.on("disconnect", () => {
     deps.feeds.forgetSocket(socket, socket.data.channels);
-    deps.onSubscriptionsChanged(-socket.data.channels.size);
     socket.data.channels.clear();
   });
 }
@@ -61,18 +61,15 @@ async function subscribe(socket: PusherSocket, raw: unknown, answer: Answer<Subs
     if (!socket.connected) return;
     // Reserved before the history read, so concurrent subscribes count against the limit.
     channels.add(channel);
-    deps.onSubscriptionsChanged(1);
     reserved = channel;
     deps.feeds.beginJoin(socket, channel);
     const history = await deps.broker.history(channel, request.since);
     reserved = undefined;
+    if (request.since) deps.onRecovery(history.recovered);
     answer({ ok: true, ...history.head, ...(request.since ? { recovered: history.recovered } : {}) });
     deps.feeds.completeJoin(socket, channel, history);
   } catch (err) {
-    if (reserved !== undefined && channels.delete(reserved)) {
-      deps.feeds.leave(socket, reserved);
-      deps.onSubscriptionsChanged(-1);
-    }
+    if (reserved !== undefined && channels.delete(reserved)) deps.feeds.leave(socket, reserved);
     if (!(err instanceof PusherError)) deps.logger.error({ err, socket: socket.id }, "subscribe failed");
     answer({ ok: false, error: toErrorBody(err) });
   }
@@ -82,10 +79,7 @@ async function unsubscribe(socket: PusherSocket, raw: unknown, answer: Answer<Un
   try {
     await deps.requestRate.take(socket.id);
     const { channel } = parseInput(unsubscribeRequestSchema, raw);
-    if (socket.data.channels.delete(channel)) {
-      deps.feeds.leave(socket, channel);
-      deps.onSubscriptionsChanged(-1);
-    }
+    if (socket.data.channels.delete(channel)) deps.feeds.leave(socket, channel);
     answer({ ok: true });
   } catch (err) {
     answer({ ok: false, error: toErrorBody(err) });

@@ -1,16 +1,34 @@
 import client from "prom-client";
 
+/** Figures read from the worker's live state when metrics are collected, so they cannot drift. */
+export interface WorkerGauges {
+  connections(): number;
+  subscriptions(): number;
+}
+
 /**
  * A worker's metrics, registered in prom-client's global registry: the primary's
  * AggregatorRegistry collects that registry from every worker over IPC and sums it for /metrics.
  */
-export function createWorkerMetrics() {
+export function createWorkerMetrics(gauges: WorkerGauges) {
   // Constructing one is what makes prom-client answer the primary's collection requests in a worker.
   new client.AggregatorRegistry();
   client.collectDefaultMetrics();
   return {
-    connections: new client.Gauge({ name: "pusher_connections", help: "Open Socket.IO connections" }),
-    subscriptions: new client.Gauge({ name: "pusher_subscriptions", help: "Channel subscriptions held by sockets" }),
+    connections: new client.Gauge({
+      name: "pusher_connections",
+      help: "Open Socket.IO connections",
+      collect() {
+        this.set(gauges.connections());
+      },
+    }),
+    subscriptions: new client.Gauge({
+      name: "pusher_subscriptions",
+      help: "Channel subscriptions held by sockets",
+      collect() {
+        this.set(gauges.subscriptions());
+      },
+    }),
     publishes: new client.Counter({ name: "pusher_publishes_total", help: "Messages published through the API, by result", labelNames: ["result"] as const }),
     deliveries: new client.Counter({ name: "pusher_deliveries_total", help: "Messages written to subscribed sockets" }),
     deliveryLatency: new client.Histogram({

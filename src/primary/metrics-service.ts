@@ -10,7 +10,7 @@ import type { Logger } from "../ops/logger.js";
 export class MetricsService {
   private readonly aggregator = new client.AggregatorRegistry();
   readonly registry = new client.Registry();
-  readonly workerRestarts = new client.Counter({ name: "pusher_worker_restarts_total", help: "Workers respawned after dying", registers: [this.registry] });
+  readonly workerDeaths = new client.Counter({ name: "pusher_worker_deaths_total", help: "Workers that died while the host was serving (respawned unless crashing in a loop)", registers: [this.registry] });
 
   constructor(private readonly logger: Logger) {}
 

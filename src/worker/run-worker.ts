@@ -26,10 +26,19 @@ const METRICS_TIMEOUT_MS = 5000;
  * connection the primary hands over at once is already served (DESIGN §7, sticky under churn).
  */
 export function runWorker(config: PusherConfig, logger: Logger): void {
-  const metrics = createWorkerMetrics();
   const broker = createWorkerBroker(config);
   const metricRequests = new PendingRequests();
   let draining = false;
+
+  // Read at collection time only, when `io` below exists.
+  const metrics = createWorkerMetrics({
+    connections: () => io.of("/").sockets.size,
+    subscriptions: () => {
+      let total = 0;
+      for (const socket of io.of("/").sockets.values()) total += socket.data.channels?.size ?? 0;
+      return total;
+    },
+  });
 
   const publishApi = createPublishApi({
     broker,
@@ -50,6 +59,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
         (await metricRequests.start((id) => process.send?.({ t: "metrics:collect", id }), METRICS_TIMEOUT_MS, "the primary's metrics")) as string,
     }),
   });
+  // The router must be in place before socket.io attaches: it wraps the existing request listeners.
   const httpServer = http.createServer(router);
   const io = createSocketServer(httpServer, config);
 
@@ -79,14 +89,10 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     authorizer: new ChannelAuthorizer(config.auth.jwtSecret),
     requestRate: new RateLimit(config.limits.subscribeRatePerSecond),
     maxSubscriptionsPerSocket: config.limits.maxSubscriptionsPerSocket,
-    onSubscriptionsChanged: (delta: number) => metrics.subscriptions.inc(delta),
+    onRecovery: (recovered: boolean) => metrics.recoveries.inc({ result: recovered ? "recovered" : "not_recovered" }),
     logger: logger.child({ module: "subscriptions" }),
   };
-  io.on("connection", (socket) => {
-    metrics.connections.inc();
-    socket.on("disconnect", () => metrics.connections.dec());
-    handleSubscriptions(socket, subscriptionDeps);
-  });
+  io.on("connection", (socket) => handleSubscriptions(socket, subscriptionDeps));
 
   const shutdown = async (why: string): Promise<void> => {
     if (draining) return;

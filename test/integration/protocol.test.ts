@@ -119,7 +119,10 @@ describe("client protocol and publish API (one host, two workers)", () => {
     assert.equal(b.offsets.b1.offset, a.offsets.b1.offset + 1);
   });
 
-  test("health, readiness and metrics endpoints", async () => {
+  test("health, readiness and metrics endpoints", async (t) => {
+    const s = await socket(t);
+    assert.ok((await subscribe(s, "metered")).ok);
+    assert.ok((await subscribe(s, "metered-2", { since: { epoch: "gone", offset: 1 } })).ok);
     assert.equal((await fetch(`${host.url}/healthz`)).status, 200);
     const ready = await fetch(`${host.url}/readyz`);
     assert.equal(ready.status, 200);
@@ -127,5 +130,8 @@ describe("client protocol and publish API (one host, two workers)", () => {
     assert.match(metrics, /^pusher_publishes_total\{result="ok"\} \d+/m);
     assert.match(metrics, /^pusher_delivery_latency_seconds_bucket/m);
     assert.match(metrics, /^nodejs_eventloop_lag_seconds/m);
+    assert.match(metrics, /^pusher_connections [1-9]/m);
+    assert.match(metrics, /^pusher_subscriptions [2-9]/m);
+    assert.match(metrics, /^pusher_recoveries_total\{result="not_recovered"\} [1-9]/m);
   });
 });
