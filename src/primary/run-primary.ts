@@ -33,8 +33,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     dedupWindowMs: config.publish.dedupWindowSeconds * 1000,
   }) : undefined;
   const hub = log ? new EmbeddedHub(log) : undefined;
-  const sweeper = log ? setInterval(() => log.sweep(), SWEEP_INTERVAL_MS) : undefined;
-  sweeper?.unref();
+  if (log) setInterval(() => log.sweep(), SWEEP_INTERVAL_MS).unref();
 
   const metrics = new MetricsService(logger.child({ module: "metrics" }));
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
@@ -45,7 +44,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     const detach = hub?.attach(processTransport(worker));
     worker.once("exit", () => detach?.());
   });
-  pool.on("died", () => metrics.workerRestarts.inc());
+  pool.on("died", () => metrics.workerDeaths.inc());
   pool.on("exhausted", () => {
     logger.fatal("every worker slot crashes in a loop; exiting so the supervisor notices");
     process.exit(1);
@@ -94,7 +93,6 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     deadline.unref();
     const waitForWorkers = (): void => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
-        if (sweeper) clearInterval(sweeper);
         logger.info("stopped");
         process.exit(0);
       }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CHANNEL_PATTERN } from "./channels.js";
+import { errorTable } from "./errors.js";
 
 /**
  * Payload schemas shared by the socket handlers, the publish API, the client helper and tests.
@@ -13,9 +14,7 @@ export const streamPositionSchema = z.object({
 });
 export type StreamPosition = z.infer<typeof streamPositionSchema>;
 
-export const channelSchema = z
-  .string()
-  .regex(CHANNEL_PATTERN, "channel names are 1-200 characters of A-Z a-z 0-9 _ - = @ , . ; :");
+const channelSchema = z.string().regex(CHANNEL_PATTERN, errorTable.invalid_channel.message);
 
 export const subscribeRequestSchema = z.object({
   channel: channelSchema,

@@ -21,13 +21,6 @@ export function subscribe(socket: TestSocket, channel: string, extra: { token?: 
   return socket.timeout(5000).emitWithAck("subscribe", { channel, ...extra });
 }
 
-/** Collects a socket's `message` events, for assertions on order and completeness. */
-export function collectMessages(socket: TestSocket, channel?: string): Message[] {
-  const received: Message[] = [];
-  socket.on("message", (m) => { if (channel === undefined || m.channel === channel) received.push(m); });
-  return received;
-}
-
 export interface PublishResponse {
   status: number;
   body: any;
@@ -46,15 +39,6 @@ export async function postJson(url: string, path: string, body: unknown, key: st
 
 export function publish(url: string, body: unknown, key?: string | null): Promise<PublishResponse> {
   return postJson(url, "/v1/publish", body, key);
-}
-
-/** Resolves once `predicate` holds, re-checking on each poll of `intervalMs`; for conditions with no event. */
-export async function until(predicate: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export interface MessageLog {

@@ -32,24 +32,20 @@ export class EmbeddedHub {
         const { outcomes, messages } = this.log.publish(request.requests);
         this.enqueue(messages);
         const result: WireOutcome[] = outcomes.map((o) => (o.ok ? o : { ok: false, error: o.error.toBody() }));
-        this.reply(peer, { t: "broker:reply", id: request.id, result });
+        peer.send({ t: "broker:reply", id: request.id, result } satisfies BrokerReply);
         return;
       }
       case "broker:history":
         // Queued fan-out first: the worker then holds every message up to the head it is told.
         this.flush();
-        this.reply(peer, { t: "broker:reply", id: request.id, result: this.log.history(request.channel, request.since) });
+        peer.send({ t: "broker:reply", id: request.id, result: this.log.history(request.channel, request.since) } satisfies BrokerReply);
         return;
       case "broker:probe":
         // Behind the queued fan-out, so an answer proves the fan-out path drains.
         this.flush();
-        this.reply(peer, { t: "broker:probe-echo", id: request.id });
+        peer.send({ t: "broker:probe-echo", id: request.id } satisfies BrokerReply);
         return;
     }
-  }
-
-  private reply(peer: IpcTransport, reply: BrokerReply): void {
-    peer.send(reply);
   }
 
   private enqueue(messages: Message[]): void {
