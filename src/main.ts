@@ -1,35 +1,42 @@
 import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "./config/load.js";
+import type { PusherConfig } from "./config/schema.js";
 import { createLogger } from "./ops/logger.js";
 import { runPrimary } from "./primary/run-primary.js";
+import { checkSentinelConfig } from "./redis/sentinel-admin.js";
 import { runWorker } from "./worker/run-worker.js";
 
 /** Configuration errors exit with EX_CONFIG (78), which systemd and operators can tell from a crash. */
 const EX_CONFIG = 78;
 
-function start(): void {
-  let config;
+function configurationError(err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`pusher: configuration error: ${err.message}\n`);
+  process.exit(EX_CONFIG);
+}
+
+/**
+ * A Sentinel setting that names no reachable sentinel or an unknown master is refused before any
+ * worker starts, with what to change, instead of workers retrying it for ever.
+ */
+async function checkRedis(config: PusherConfig): Promise<void> {
+  if (config.redis.mode === "sentinel") await checkSentinelConfig(config.redis);
+}
+
+async function start(): Promise<void> {
+  let config: PusherConfig;
   try {
     config = loadConfig();
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`pusher: configuration error: ${err.message}\n`);
-    process.exit(EX_CONFIG);
+    configurationError(err);
   }
   if (cluster.isPrimary) {
+    await checkRedis(config).catch(configurationError);
     runPrimary(config, createLogger(config.log, { role: "primary" }), fileURLToPath(import.meta.url));
   } else {
-    const worker = Number(process.env.PUSHER_WORKER_INDEX ?? 0);
-    const logger = createLogger(config.log, { role: "worker", worker });
-    try {
-      runWorker(config, logger);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      logger.fatal(err.message);
-      process.exit(EX_CONFIG);
-    }
+    runWorker(config, createLogger(config.log, { role: "worker", worker: Number(process.env.PUSHER_WORKER_INDEX ?? 0) }));
   }
 }
 
-start();
+await start();

@@ -35,6 +35,13 @@ export interface Broker {
   history(channel: string, since?: StreamPosition): Promise<HistoryResult>;
   /** Sets the fan-out consumer: every published message, in offset order per channel. */
   onMessages(handler: (messages: Message[]) => void): void;
+  /**
+   * Sets the consumer of lost-history notices: the channel's messages continue in a new epoch from
+   * `head` (a failover lost writes that subscribers may hold). The embedded backend never loses history.
+   */
+  onReset(handler: (channel: string, head: StreamPosition) => void): void;
+  /** Resolves once the fan-out reaches this process; the worker reports ready after it. */
+  start(): Promise<void>;
   /** Resolves when a canary has travelled the whole publish → fan-out path back to this process. */
   probe(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

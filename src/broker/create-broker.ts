@@ -1,15 +1,52 @@
-import { ConfigError } from "../config/load.js";
 import type { PusherConfig } from "../config/schema.js";
+import type { Logger } from "../ops/logger.js";
+import { createRedisClient } from "../redis/connections.js";
+import { newestSentinelViewCheck } from "../redis/master-check.js";
 import type { Broker } from "./broker.js";
 import { EmbeddedBroker } from "./embedded/embedded-broker.js";
+import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
+import { RedisBroker, type RedisBrokerObserver } from "./redis/redis-broker.js";
 import { processTransport } from "./transport.js";
+import { INGRESS_BLOCK_MS, RedisIngress } from "../publish/redis-ingress.js";
+
+/** ioredis options for a long-lived connection whose commands the caller retries itself. */
+function retriedByCaller(config: PusherConfig, blockMs = 0) {
+  return { autoResendUnfulfilledCommands: false, socketTimeout: config.redis.commandTimeoutMs + blockMs };
+}
 
 /** The worker's broker for the configured `redis.mode`. */
-export function createWorkerBroker(config: PusherConfig): Broker {
-  switch (config.redis.mode) {
-    case "none":
-      return new EmbeddedBroker(processTransport(process), config.publish.timeoutMs);
-    default:
-      throw new ConfigError(`redis.mode "${config.redis.mode}" is not available in this release; set redis.mode (PUSHER_REDIS_MODE) to "none"`);
-  }
+export function createWorkerBroker(config: PusherConfig, logger: Logger, observer?: RedisBrokerObserver): Broker {
+  if (config.redis.mode === "none") return new EmbeddedBroker(processTransport(process), config.publish.timeoutMs);
+  const redisLogger = logger.child({ module: "redis" });
+  return new RedisBroker({
+    // Commands are not resent by ioredis after a reconnect: the broker retries them itself, once
+    // it has checked the new master's heads (see RedisBroker).
+    commands: createRedisClient(config.redis, "commands", redisLogger, retriedByCaller(config)),
+    reader: createRedisClient(config.redis, "fanout", redisLogger, retriedByCaller(config, FANOUT_BLOCK_MS)),
+    keyPrefix: config.redis.keyPrefix,
+    durability: config.publish.durability as "leader" | "replica",
+    timeoutMs: config.publish.timeoutMs,
+    historySize: config.history.size,
+    historyTtlMs: config.history.ttlSeconds * 1000,
+    metaTtlMs: config.history.metaTtlSeconds * 1000,
+    dedupWindowMs: config.publish.dedupWindowSeconds * 1000,
+    fanoutMaxLength: config.redis.fanoutMaxLength,
+    logger: redisLogger,
+    ...(config.redis.mode === "sentinel" ? { masterCheck: newestSentinelViewCheck(config.redis) } : {}),
+    ...(observer ? { observer } : {}),
+  });
+}
+
+/** The Redis ingress consumer, in the Redis modes only. */
+export function createRedisIngress(config: PusherConfig, broker: Broker, logger: Logger): RedisIngress | undefined {
+  if (config.redis.mode === "none") return undefined;
+  const ingressLogger = logger.child({ module: "ingress" });
+  return new RedisIngress({
+    client: createRedisClient(config.redis, "ingress", ingressLogger, retriedByCaller(config, INGRESS_BLOCK_MS)),
+    broker,
+    keyPrefix: config.redis.keyPrefix,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    claimIdleMs: config.redis.ingressClaimIdleMs,
+    logger: ingressLogger,
+  });
 }

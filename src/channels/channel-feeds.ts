@@ -48,6 +48,15 @@ export class ChannelFeeds {
     }
   }
 
+  /** The channel's history was lost: its room resyncs now and takes the next messages from `head`. */
+  reset(channel: string, head: StreamPosition): void {
+    const feed = this.feeds.get(channel);
+    if (!feed) return;
+    const notice: ResyncNotice = { channel, epoch: head.epoch, offset: head.offset, reason: "epoch_changed" };
+    this.io.local.to(roomOf(channel)).emit("resync", notice);
+    feed.position = head;
+  }
+
   /** Starts buffering live messages for `socket`; call before reading the channel's history. */
   beginJoin(socket: PusherSocket, channel: string): void {
     let feed = this.feeds.get(channel);

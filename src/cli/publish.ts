@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config/load.js";
 import type { PusherConfig } from "../config/schema.js";
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from "./io.js";
+import { loadConfigOrReport } from "./load-config.js";
 
 // Above publish.timeoutMs's default (10 s): during a failover the server holds a publish that long.
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -56,14 +56,8 @@ export async function publishCommand(args: string[], io: CliIO): Promise<number>
   let url = values.url;
   let key = values.key ?? io.env.PUSHER_API_KEY;
   if (url === undefined || key === undefined) {
-    let config: PusherConfig;
-    try {
-      config = loadConfig({ env: io.env });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      io.err(`config error: ${err.message}`);
-      return EXIT_FAILED;
-    }
+    const config = loadConfigOrReport(io);
+    if (config === undefined) return EXIT_FAILED;
     url ??= serverUrl(config);
     key ??= config.auth.apiKeys[0];
     if (key === undefined) throw new UsageError("auth.apiKeys is empty, so pass --key or set PUSHER_API_KEY");

@@ -2,6 +2,7 @@ import { configCheck } from "./config-check.js";
 import { configDoc } from "./config-doc.js";
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from "./io.js";
 import { publishCommand } from "./publish.js";
+import { sentinelCommand } from "./sentinel.js";
 import { startServer } from "./start.js";
 import { USAGE } from "./usage.js";
 
@@ -34,6 +35,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       }
       case "publish":
         return await publishCommand(rest, io);
+      case "sentinel":
+        return await sentinelCommand(rest, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -11,6 +11,13 @@ Commands:
                                 (--channel may repeat; --url defaults to
                                 http://127.0.0.1:<server.port>, --key to $PUSHER_API_KEY
                                 or the first of auth.apiKeys)
+  sentinel status [--json]      Ask every sentinel in redis.sentinels for the master of
+                                redis.name, its replicas, the other sentinels and
+                                SENTINEL CKQUORUM; exit 1 when none answers or quorum fails
+  sentinel prune                Make the sentinels forget dead replicas and sentinels:
+                                SENTINEL RESET on one sentinel at a time, each given 30 s to
+                                see the live replicas, its fellows and quorum again before
+                                the next; refuses unless all answer and quorum holds
 
 Options:
   -h, --help                    Show this help

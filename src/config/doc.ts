@@ -70,3 +70,9 @@ export function describeSchema(): SettingDoc[] {
 export function envNames(): Map<string, string> {
   return new Map(describeSchema().filter((row) => row.env !== "").map((row) => [row.key, row.env]));
 }
+
+/** "redis.name (PUSHER_REDIS_NAME)": a key as an error message names it, with the variable that sets it. */
+export function settingName(key: string): string {
+  const env = envNames().get(key);
+  return env === undefined ? key : `${key} (${env})`;
+}

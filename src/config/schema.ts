@@ -102,6 +102,25 @@ export const schema = {
     name: { doc: "Master name the sentinels monitor", format: String, default: "mymaster", env: "PUSHER_REDIS_NAME" },
     password: { doc: "Password of the Redis master and replicas", format: String, default: "", env: "PUSHER_REDIS_PASSWORD", sensitive: true },
     sentinelPassword: { doc: "Password of the sentinels", format: String, default: "", env: "PUSHER_REDIS_SENTINEL_PASSWORD", sensitive: true },
+    commandTimeoutMs: {
+      doc: "A Redis server silent this long with commands pending is dropped and the commands retried elsewhere; keep it below Sentinel's down-after-milliseconds, so a hung master that wakes after a failover cannot acknowledge writes it will lose",
+      format: "nat",
+      default: 1000,
+      env: "PUSHER_REDIS_COMMAND_TIMEOUT_MS",
+    },
+    ingressClaimIdleMs: {
+      doc: "Redis ingress entries a worker read but did not acknowledge for this long (it died) are published by another worker",
+      format: "nat",
+      default: 5000,
+      env: "PUSHER_REDIS_INGRESS_CLAIM_IDLE_MS",
+    },
+    keyPrefix: { doc: "Prefix of every Redis key pusher writes (several deployments can share one Redis)", format: String, default: "pusher:", env: "PUSHER_REDIS_KEY_PREFIX" },
+    fanoutMaxLength: {
+      doc: "Entries kept in the fan-out stream; a worker that falls further behind fills the gaps from channel history",
+      format: "nat",
+      default: 100000,
+      env: "PUSHER_REDIS_FANOUT_MAX_LENGTH",
+    },
   },
   auth: {
     apiKeys: { doc: "API keys accepted by the publish API (Bearer tokens)", format: "string-list", default: [DEV_API_KEY] as string[], env: "PUSHER_API_KEYS", sensitive: true },

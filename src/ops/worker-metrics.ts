@@ -1,4 +1,5 @@
 import client from "prom-client";
+import type { RedisBrokerObserver } from "../broker/redis/redis-broker.js";
 
 /** Figures read from the worker's live state when metrics are collected, so they cannot drift. */
 export interface WorkerGauges {
@@ -38,8 +39,42 @@ export function createWorkerMetrics(gauges: WorkerGauges) {
     }),
     recoveries: new client.Counter({ name: "pusher_recoveries_total", help: "Subscribes with `since`, by whether the gap was filled", labelNames: ["result"] as const }),
     overloadedSockets: new client.Counter({ name: "pusher_overloaded_sockets_total", help: "Sockets cut off because they did not read their messages (limits.maxQueuedMessagesPerSocket)" }),
+    publishWait: new client.Histogram({
+      name: "pusher_publish_wait_seconds",
+      help: "How long publish API calls waited for the broker (long during a Redis failover)",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+    redisMaster: new client.Gauge({
+      name: "pusher_redis_master",
+      help: "Workers whose Redis connection reached this master address (redis modes)",
+      labelNames: ["address"] as const,
+    }),
+    redisFailovers: new client.Counter({
+      name: "pusher_redis_failovers_total",
+      help: "Changes of Redis master address seen by this host's workers (the highest worker count is reported)",
+      aggregator: "max",
+    }),
+    fanoutLag: new client.Gauge({
+      name: "pusher_fanout_lag_seconds",
+      help: "From Redis accepting the newest message a worker read to the worker reading it (the slowest worker is reported)",
+      aggregator: "max",
+    }),
     rejectedConnections: new client.Counter({ name: "pusher_rejected_connections_total", help: "Connections refused by admission control, by reason", labelNames: ["reason"] as const }),
   };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+/** Feeds the Redis figures: the master each connect reached, a failover whenever that address changes. */
+export function redisObserver(metrics: WorkerMetrics): RedisBrokerObserver {
+  let current: string | undefined;
+  return {
+    master(address) {
+      if (current !== undefined && current !== address) metrics.redisFailovers.inc();
+      current = address;
+      metrics.redisMaster.reset();
+      metrics.redisMaster.set({ address }, 1);
+    },
+    fanoutLag: (seconds) => metrics.fanoutLag.set(seconds),
+  };
+}

@@ -4,10 +4,11 @@ import { readJsonBody } from "../http/read-body.js";
 import { sendJson } from "../http/responses.js";
 import type { RouteHandler } from "../http/router.js";
 import { PusherError, toErrorBody } from "../protocol/errors.js";
-import { batchBodySchema, publishBodySchema, type PublishBody } from "../protocol/messages.js";
+import { batchBodySchema } from "../protocol/messages.js";
 import { parseInput } from "../protocol/validate.js";
 import type { RateLimit } from "../ops/rate-limit.js";
 import type { ApiKeys } from "./api-keys.js";
+import { ENVELOPE_BYTES, publishRequestFrom } from "./publish-request.js";
 
 export interface PublishApiDeps {
   broker: Broker;
@@ -15,20 +16,8 @@ export interface PublishApiDeps {
   keyRate: RateLimit;
   maxPayloadBytes: number;
   maxBatchMessages: number;
-  onPublished(result: "ok" | "error", count: number): void;
-}
-
-/** Room in a body for everything but `data`: up to 100 channel names, the event, the id. */
-const ENVELOPE_BYTES = 64 * 1024;
-
-/** Validates one publish body into a broker request; 413 when its data is over the limit. */
-function toRequest(raw: unknown, maxPayloadBytes: number): PublishRequest {
-  const body: PublishBody = parseInput(publishBodySchema, raw);
-  const data = body.data ?? null;
-  const size = Buffer.byteLength(JSON.stringify(data));
-  if (size > maxPayloadBytes) throw new PusherError("payload_too_large", `data is ${size} bytes of JSON; limits.maxPayloadBytes is ${maxPayloadBytes}`);
-  const channels = body.channels ? [...new Set(body.channels)] : [body.channel as string];
-  return { channels, event: body.event, data, ...(body.id === undefined ? {} : { id: body.id }) };
+  /** Called once per broker call with how long it took: publishes wait for the broker during a failover. */
+  onPublished(result: "ok" | "error", count: number, seconds: number): void;
 }
 
 /** POST /v1/publish and POST /v1/batch (DESIGN §4). */
@@ -36,7 +25,7 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
   const publish = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const key = deps.apiKeys.authenticate(req);
     const raw = await readJsonBody(req, deps.maxPayloadBytes + ENVELOPE_BYTES);
-    const request = toRequest(raw, deps.maxPayloadBytes);
+    const request = publishRequestFrom(raw, deps.maxPayloadBytes);
     await deps.keyRate.take(key);
     const [outcome] = await sendToBroker(deps, [request]);
     if (!outcome?.ok) throw outcome?.error ?? new PusherError("internal");
@@ -50,7 +39,7 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
     if (messages.length > deps.maxBatchMessages) throw new PusherError("invalid_request", `messages: at most ${deps.maxBatchMessages} per batch (publish.maxBatchMessages)`);
     const parsed = messages.map((m) => {
       try {
-        return toRequest(m, deps.maxPayloadBytes);
+        return publishRequestFrom(m, deps.maxPayloadBytes);
       } catch (err) {
         return err as PusherError;
       }
@@ -71,12 +60,14 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
 }
 
 async function sendToBroker(deps: PublishApiDeps, requests: PublishRequest[]) {
+  const started = performance.now();
+  const seconds = (): number => (performance.now() - started) / 1000;
   try {
     const outcomes = await deps.broker.publish(requests);
-    deps.onPublished("ok", requests.length);
+    deps.onPublished("ok", requests.length, seconds());
     return outcomes;
   } catch (err) {
-    deps.onPublished("error", requests.length);
+    deps.onPublished("error", requests.length, seconds());
     throw err;
   }
 }

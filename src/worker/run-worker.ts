@@ -1,5 +1,5 @@
 import http from "node:http";
-import { createWorkerBroker } from "../broker/create-broker.js";
+import { createRedisIngress, createWorkerBroker } from "../broker/create-broker.js";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
 import { handleSubscriptions } from "../channels/subscription-handlers.js";
@@ -10,7 +10,7 @@ import { PendingRequests } from "../ipc/pending-requests.js";
 import { healthRoutes } from "../ops/health-routes.js";
 import type { Logger } from "../ops/logger.js";
 import { PacedRate, RateLimit } from "../ops/rate-limit.js";
-import { createWorkerMetrics } from "../ops/worker-metrics.js";
+import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { admission } from "./admission.js";
@@ -26,7 +26,6 @@ const METRICS_TIMEOUT_MS = 5000;
  * connection the primary hands over at once is already served (DESIGN §7, sticky under churn).
  */
 export function runWorker(config: PusherConfig, logger: Logger): void {
-  const broker = createWorkerBroker(config);
   const metricRequests = new PendingRequests();
   let draining = false;
 
@@ -39,6 +38,8 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
       return total;
     },
   });
+  const broker = createWorkerBroker(config, logger, redisObserver(metrics));
+  const ingress = createRedisIngress(config, broker, logger);
 
   const publishApi = createPublishApi({
     broker,
@@ -46,7 +47,10 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     keyRate: new RateLimit(config.limits.publishRatePerSecond),
     maxPayloadBytes: config.limits.maxPayloadBytes,
     maxBatchMessages: config.publish.maxBatchMessages,
-    onPublished: (result, count) => metrics.publishes.inc({ result }, count),
+    onPublished: (result, count, seconds) => {
+      metrics.publishes.inc({ result }, count);
+      metrics.publishWait.observe(seconds);
+    },
   });
   const router = createRouter({
     "/v1/publish": { POST: publishApi.publish },
@@ -68,6 +72,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     metrics.deliveryLatency.observe((Date.now() - message.ts) / 1000);
   });
   broker.onMessages((messages) => feeds.deliver(messages));
+  broker.onReset((channel, head) => feeds.reset(channel, head));
 
   refuseHandshakesWhileDraining(io, () => draining);
   io.use(
@@ -102,6 +107,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     stopGuard();
     await drainSockets(io, config.shutdown.drainRate, deadline);
     await io.close().catch(() => undefined);
+    await ingress?.close();
     await broker.close();
     logger.info("worker stopped");
     process.exit(0);
@@ -128,5 +134,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     process.exit(1);
   });
 
-  process.send?.({ t: "worker:ready" });
+  // Connections handed over before this resolves are already held: their requests wait for the broker.
+  void broker.start().then(() => {
+    ingress?.start();
+    process.send?.({ t: "worker:ready" });
+  });
 }

@@ -6,37 +6,8 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { createConfig } from "../../src/config/schema.js";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const BIN = path.join(ROOT, "bin/pusher.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without the caller's PUSHER_* settings, so only what a test sets applies. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PUSHER_") && k !== "NODE_ENV") env[k] = v;
-  return { ...env, NODE_ENV: "test", ...extra };
-}
-
-/** Runs `pusher <args>` as a real process (asynchronously, so a test server can answer it). */
-function pusher(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => { stdout += c; });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => { stderr += c; });
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { BIN, cleanEnv, pusher, ROOT } from "../helpers/cli.js";
 
 function tempFile(t: TestContext, name: string, text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "pusher-cli-"));

@@ -35,6 +35,14 @@ export class EmbeddedBroker implements Broker {
     this.handler = handler;
   }
 
+  onReset(): void {
+    // The primary's log never goes back on an offset it handed out.
+  }
+
+  async start(): Promise<void> {
+    // The IPC channel to the primary exists before the worker's first tick.
+  }
+
   async probe(timeoutMs: number): Promise<void> {
     await this.request({ t: "broker:probe" }, timeoutMs);
   }

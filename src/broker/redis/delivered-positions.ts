@@ -1,0 +1,67 @@
+import type { Message, StreamPosition } from "../../protocol/messages.js";
+
+interface Position extends StreamPosition {
+  /** Epochs this channel left behind: a re-read after a failover can still return their entries. */
+  retired: string[];
+  touchedAt: number;
+}
+
+/** What to do with a message read from the fan-out. */
+export type Verdict =
+  | { kind: "deliver" }
+  | { kind: "duplicate" }
+  /** Offsets between `since` and the message are missing: fill them from history first. */
+  | { kind: "gap"; since: StreamPosition };
+
+const RETIRED_EPOCHS_KEPT = 4;
+
+/**
+ * The last offset this worker delivered on every channel it has seen. It turns the fan-out,
+ * re-read after a master change from a point it may already have passed, into each channel's
+ * messages exactly once and in order, and tells the broker which heads to check after a failover.
+ */
+export class DeliveredPositions {
+  private readonly positions = new Map<string, Position>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  judge(message: Message): Verdict {
+    const position = this.positions.get(message.channel);
+    if (!position) return { kind: "deliver" };
+    if (position.retired.includes(message.epoch)) return { kind: "duplicate" };
+    const expected = position.epoch === message.epoch ? position.offset : 0;
+    if (position.epoch === message.epoch && message.offset <= expected) return { kind: "duplicate" };
+    if (message.offset > expected + 1) return { kind: "gap", since: { epoch: message.epoch, offset: expected } };
+    return { kind: "deliver" };
+  }
+
+  /** Records a delivered message (one `judge` called deliverable, or one read from history). */
+  advance(message: Message): void {
+    this.moveTo(message.channel, { epoch: message.epoch, offset: message.offset });
+  }
+
+  /** Puts the channel at `head`, retiring its previous epoch when that changes. */
+  moveTo(channel: string, head: StreamPosition): void {
+    const position = this.positions.get(channel);
+    const retired = position ? position.retired : [];
+    if (position && position.epoch !== head.epoch) {
+      retired.unshift(position.epoch);
+      retired.length = Math.min(retired.length, RETIRED_EPOCHS_KEPT);
+    }
+    this.positions.set(channel, { epoch: head.epoch, offset: head.offset, retired, touchedAt: this.now() });
+  }
+
+  entries(): Array<[string, StreamPosition]> {
+    return [...this.positions].map(([channel, { epoch, offset }]) => [channel, { epoch, offset }]);
+  }
+
+  /** Forgets channels idle longer than any write a failover could lose or a re-read could return. */
+  sweep(maxIdleMs: number): void {
+    const cutoff = this.now() - maxIdleMs;
+    for (const [channel, position] of this.positions) if (position.touchedAt < cutoff) this.positions.delete(channel);
+  }
+
+  get size(): number {
+    return this.positions.size;
+  }
+}

@@ -1,0 +1,31 @@
+import type { Message } from "../../protocol/messages.js";
+
+/** A fan-out entry as XREAD returns it: the ID and the flat field list. */
+export type StreamEntry = [id: string, fields: string[]];
+
+export type FanoutEntry = { kind: "message"; message: Message } | { kind: "probe"; nonce: string };
+
+/**
+ * Decodes a fan-out entry. The publish script writes fields in a fixed order
+ * (c, v, d, e, o, t), and the probe writes (k, nonce), so positions are enough.
+ */
+export function decodeFanoutEntry([, fields]: StreamEntry): FanoutEntry | undefined {
+  if (fields[0] === "k") return { kind: "probe", nonce: fields[1] ?? "" };
+  if (fields[0] !== "c" || fields.length < 12) return undefined;
+  return {
+    kind: "message",
+    message: {
+      channel: fields[1]!,
+      event: fields[3]!,
+      data: JSON.parse(fields[5]!),
+      epoch: fields[7]!,
+      offset: Number(fields[9]),
+      ts: Number(fields[11]),
+    },
+  };
+}
+
+/** Decodes a channel history entry (ID "<offset>-0", fields v, d, t). */
+export function decodeHistoryEntry(channel: string, epoch: string, [id, fields]: StreamEntry): Message {
+  return { channel, event: fields[1]!, data: JSON.parse(fields[3]!), epoch, offset: Number(id.slice(0, id.indexOf("-"))), ts: Number(fields[5]) };
+}

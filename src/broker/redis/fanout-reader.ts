@@ -1,0 +1,169 @@
+import type { Redis } from "ioredis";
+import { ClientReady } from "../../redis/client-ready.js";
+import { ConnectionLoss } from "../../redis/connection-loss.js";
+import { reconnectElsewhere, type MasterCheck } from "../../redis/master-check.js";
+import type { Logger } from "../../ops/logger.js";
+import type { Message, StreamPosition } from "../../protocol/messages.js";
+import type { HistoryResult } from "../broker.js";
+import type { DeliveredPositions } from "./delivered-positions.js";
+import { decodeFanoutEntry, type StreamEntry } from "./fanout-entries.js";
+import { compareStreamIds } from "./stream-ids.js";
+import { releaseRedisClient } from "../../redis/connections.js";
+
+export interface FanoutReaderOptions {
+  /** A connection of its own: XREAD BLOCK holds it. */
+  client: Redis;
+  key: string;
+  positions: DeliveredPositions;
+  masterCheck?: MasterCheck;
+  fillGap(channel: string, since: StreamPosition): Promise<HistoryResult>;
+  deliver(messages: Message[]): void;
+  onProbe(nonce: string): void;
+  /** Seconds between the broker accepting the newest message of a read and its delivery here. */
+  onLag(seconds: number): void;
+  logger: Logger;
+}
+
+/** How long one XREAD waits for entries; the reader's socket timeout must exceed it. */
+export const FANOUT_BLOCK_MS = 1000;
+const READ_COUNT = 1000;
+
+/**
+ * Reads the fan-out stream from this worker's last position, for ever: after a reconnect (a
+ * failover, a restarted Redis) it resumes from the last ID that the new master also holds, so
+ * nothing written there is skipped, and DeliveredPositions drops what it re-reads.
+ */
+export class FanoutReader {
+  private lastId = "0-0";
+  private closed = false;
+  private running?: Promise<void>;
+  private readonly ready: ClientReady;
+  private readonly loss: ConnectionLoss;
+
+  constructor(private readonly options: FanoutReaderOptions) {
+    this.ready = new ClientReady(options.client);
+    this.loss = new ConnectionLoss(options.client);
+  }
+
+  /** Resolves once the reader knows where the stream ends and reads from there. */
+  async start(): Promise<void> {
+    await this.locate((end) => end ?? "0-0");
+    this.running = this.loop();
+  }
+
+  /** Stops reading and disconnects the reader's client (disconnect, not quit: ioredis#1362). */
+  async close(): Promise<void> {
+    this.closed = true;
+    releaseRedisClient(this.options.client);
+    this.ready.cancel();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const { client, key, logger } = this.options;
+    while (!this.closed) {
+      let reply: unknown;
+      try {
+        // The typed method, not `call`: ioredis maps its RESP3 reply back to the RESP2 array shape.
+        reply = await this.loss.guard(client.xread("COUNT", READ_COUNT, "BLOCK", FANOUT_BLOCK_MS, "STREAMS", key, this.lastId));
+      } catch (err) {
+        if (this.closed) return;
+        logger.warn({ err: (err as Error).message }, "fan-out read interrupted; resuming after reconnect");
+        await this.resume();
+        continue;
+      }
+      const entries = streamEntries(reply);
+      if (entries.length > 0) await this.handle(entries);
+    }
+  }
+
+  /** After the connection came back: maybe to a new master that lacks entries this reader saw. */
+  private async resume(): Promise<void> {
+    await this.locate((end) => {
+      if (end !== undefined && compareStreamIds(end, this.lastId) >= 0) return this.lastId;
+      this.options.logger.warn({ from: this.lastId, to: end ?? "0-0" }, "fan-out stream is behind this reader (writes lost in a failover); resuming from its end");
+      return end ?? "0-0";
+    });
+  }
+
+  /** Sets the read position from the stream's last ID, retrying until a connection answers. */
+  private async locate(choose: (end: string | undefined) => string): Promise<void> {
+    while (!this.closed) {
+      try {
+        if (!(await this.ready.wait())) return;
+        const { client, masterCheck, logger } = this.options;
+        const elsewhere = await masterCheck?.(client);
+        if (elsewhere !== undefined) {
+          await reconnectElsewhere(client, elsewhere, logger);
+          continue;
+        }
+        this.lastId = choose(await this.streamEnd());
+        const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+        logger.info({ from: this.lastId, master: `${stream?.remoteAddress}:${stream?.remotePort}` }, "fan-out reader positioned");
+        return;
+      } catch {
+        // Lost the connection again while looking: wait for the next one.
+      }
+    }
+  }
+
+  private async handle(entries: StreamEntry[]): Promise<void> {
+    const { positions, deliver } = this.options;
+    let batch: Message[] = [];
+    let newestTs = 0;
+    for (const entry of entries) {
+      this.lastId = entry[0];
+      const decoded = decodeFanoutEntry(entry);
+      if (!decoded) continue;
+      if (decoded.kind === "probe") {
+        this.options.onProbe(decoded.nonce);
+        continue;
+      }
+      const message = decoded.message;
+      newestTs = message.ts;
+      const verdict = positions.judge(message);
+      if (verdict.kind === "duplicate") continue;
+      if (verdict.kind === "gap") {
+        if (batch.length > 0) deliver(batch);
+        batch = await this.fill(message.channel, verdict.since);
+        if (positions.judge(message).kind === "duplicate") continue;
+      }
+      positions.advance(message);
+      batch.push(message);
+    }
+    if (batch.length > 0) deliver(batch);
+    if (newestTs > 0) this.options.onLag(Math.max(0, Date.now() - newestTs) / 1000);
+  }
+
+  /** Missing offsets come from the channel's history, in order, before anything newer. */
+  private async fill(channel: string, since: StreamPosition): Promise<Message[]> {
+    const { positions, fillGap, logger } = this.options;
+    try {
+      const history = await fillGap(channel, since);
+      if (!history.recovered) return [];
+      const filled: Message[] = [];
+      for (const message of history.messages) {
+        if (positions.judge(message).kind !== "deliver") continue;
+        positions.advance(message);
+        filled.push(message);
+      }
+      return filled;
+    } catch (err) {
+      // Delivering the newer message anyway lets subscribers see the gap (a resync) instead of a stall.
+      logger.warn({ err: (err as Error).message, channel }, "could not fill a fan-out gap from history");
+      return [];
+    }
+  }
+
+  private async streamEnd(): Promise<string | undefined> {
+    const last = (await this.loss.guard(this.options.client.call("XREVRANGE", this.options.key, "+", "-", "COUNT", 1))) as StreamEntry[];
+    return last[0]?.[0];
+  }
+}
+
+/** XREAD's reply (RESP2 shape: [[key, entries]], or null when BLOCK timed out). */
+function streamEntries(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const stream = reply[0] as [string, StreamEntry[]] | undefined;
+  return stream?.[1] ?? [];
+}

@@ -1,0 +1,130 @@
+import type { Redis } from "ioredis";
+
+/**
+ * The Redis side of the broker: each script is one atomic step, so a publish is one round trip
+ * and a failover can never split it (the replication stream carries the script's writes as one unit).
+ *
+ * Keys, under the configured prefix P:
+ * - P c:<channel>  hash { e: epoch, o: offset }: the channel's head; expires with the channel's idleness.
+ * - P h:<channel>  stream with IDs "<offset>-0": the channel's history, trimmed to history.size,
+ *                  expiring history.ttlSeconds after the last publish.
+ * - P fanout       stream every worker reads from its last ID: one entry per delivered copy.
+ * - P id:<id>      the offsets a publish id got, for idempotent retries.
+ */
+
+// Shared by the scripts: the server's clock in ms, and a channel's head created on first use.
+// A channel created again (after its head expired or was lost) takes a fresh epoch and an empty
+// history, so offsets never restart at 1 inside an epoch a subscriber already holds.
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function head(prefix, channel, fresh_epoch)
+  local mk = prefix .. 'c:' .. channel
+  local meta = redis.call('HMGET', mk, 'e', 'o')
+  if meta[1] then return mk, meta[1], tonumber(meta[2]) end
+  redis.call('HSET', mk, 'e', fresh_epoch, 'o', 0)
+  redis.call('DEL', prefix .. 'h:' .. channel)
+  return mk, fresh_epoch, 0
+end
+`;
+
+/**
+ * ARGV: prefix, historySize, historyTtlMs, metaTtlMs, freshEpoch, fanoutMaxLen, requestCount, then
+ * per request: idKey ("" for none), idTtlMs, event, dataJson, channelCount, channels...
+ * Returns one JSON string per request: { <channel>: [epoch, offset] } (the stored one for a repeated id).
+ */
+const PUBLISH = `${PRELUDE}
+local prefix, size, history_ttl, meta_ttl, fresh = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local fanout, fanout_len = prefix .. 'fanout', ARGV[6]
+local ts = now_ms()
+local results = {}
+local i = 8
+for r = 1, tonumber(ARGV[7]) do
+  local id_key, id_ttl, event, data, count = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  i = i + 5
+  local previous = false
+  if id_key ~= '' then previous = redis.call('GET', id_key) end
+  if previous then
+    results[r] = previous
+  else
+    local parts = {}
+    for c = 1, count do
+      local channel = ARGV[i + c - 1]
+      local mk, epoch, offset = head(prefix, channel, fresh)
+      offset = offset + 1
+      local hk = prefix .. 'h:' .. channel
+      redis.call('HSET', mk, 'o', offset)
+      redis.call('PEXPIRE', mk, meta_ttl)
+      redis.call('XADD', hk, 'MAXLEN', size, offset .. '-0', 'v', event, 'd', data, 't', ts)
+      redis.call('PEXPIRE', hk, history_ttl)
+      redis.call('XADD', fanout, 'MAXLEN', '~', fanout_len, '*', 'c', channel, 'v', event, 'd', data, 'e', epoch, 'o', offset, 't', ts)
+      parts[c] = cjson.encode(channel) .. ':[' .. cjson.encode(epoch) .. ',' .. offset .. ']'
+    end
+    results[r] = '{' .. table.concat(parts, ',') .. '}'
+    if id_key ~= '' then redis.call('SET', id_key, results[r], 'PX', id_ttl) end
+  end
+  i = i + count
+end
+return results
+`;
+
+/**
+ * ARGV: prefix, channel, freshEpoch, metaTtlMs, sinceOffset (-1 for none).
+ * Returns [epoch, offset, nowMs, entries after sinceOffset as XRANGE gives them]. Touching the
+ * head keeps a channel that only has subscribers from expiring into a new epoch under them.
+ */
+const HISTORY = `${PRELUDE}
+local prefix, channel = ARGV[1], ARGV[2]
+local mk, epoch, offset = head(prefix, channel, ARGV[3])
+redis.call('PEXPIRE', mk, ARGV[4])
+local since = tonumber(ARGV[5])
+local entries = {}
+if since >= 0 and since < offset then
+  entries = redis.call('XRANGE', prefix .. 'h:' .. channel, (since + 1) .. '-0', '+')
+end
+return { epoch, offset, now_ms(), entries }
+`;
+
+/**
+ * After a master change: for each (channel, epoch, offset) a reader delivered, a head that went
+ * back below it (unreplicated writes lost) gets a fresh epoch and an empty history, because new
+ * messages would otherwise reuse offsets subscribers already hold. A missing head is created the
+ * same way. ARGV: prefix, freshEpoch, metaTtlMs, then triples.
+ * Returns [channel, epoch, offset, ...] for every channel whose head is not where the reader was.
+ */
+const RECONCILE = `${PRELUDE}
+local prefix, fresh, meta_ttl = ARGV[1], ARGV[2], ARGV[3]
+local changed = {}
+for i = 4, #ARGV, 3 do
+  local channel, seen_epoch, seen_offset = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local mk, epoch, offset = head(prefix, channel, fresh)
+  if epoch == seen_epoch and offset < seen_offset then
+    redis.call('HSET', mk, 'e', fresh, 'o', 0)
+    redis.call('DEL', prefix .. 'h:' .. channel)
+    epoch, offset = fresh, 0
+  end
+  redis.call('PEXPIRE', mk, meta_ttl)
+  if epoch ~= seen_epoch or offset < seen_offset then
+    table.insert(changed, channel)
+    table.insert(changed, epoch)
+    table.insert(changed, offset)
+  end
+end
+return changed
+`;
+
+const SCRIPTS = { pusherPublish: PUBLISH, pusherHistory: HISTORY, pusherReconcile: RECONCILE } as const;
+export type ScriptName = keyof typeof SCRIPTS;
+export type ScriptRunner = (name: ScriptName, args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Registers the scripts on a client. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
+ * new master after a failover loads them again by itself.
+ */
+export function defineScripts(client: Redis): ScriptRunner {
+  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 0, lua });
+  const commands = client as unknown as Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+  return (name, args) => commands[name](...args);
+}

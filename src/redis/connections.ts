@@ -1,0 +1,77 @@
+import os from "node:os";
+import { Redis, type RedisOptions } from "ioredis";
+import type { PusherConfig } from "../config/schema.js";
+import type { Logger } from "../ops/logger.js";
+
+export type RedisSettings = PusherConfig["redis"];
+
+/**
+ * Reconnect delays stay this short: ioredis's default backoff (50, 100, 200, 400, 800 ms...) was
+ * measured delaying the first publish after +switch-master by 1.3–1.7 s (DESIGN §7).
+ */
+const RETRY_DELAY_CAP_MS = 100;
+
+/** "host:port" → the address ioredis takes; the config format already checked the shape. */
+export function parseAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(":");
+  return { host: address.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(address.slice(at + 1)) };
+}
+
+function commonOptions(settings: RedisSettings, role: string): RedisOptions {
+  return {
+    connectionName: `pusher-${role}-${os.hostname()}-${process.pid}`,
+    // Long-lived clients: a command must wait out a failover, not reject after ~20 retries into an
+    // unhandled rejection (DESIGN §7).
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt) => Math.min(10 * 2 ** attempt, RETRY_DELAY_CAP_MS),
+    // A demoted master answers READONLY: reconnect, and Sentinel gives us the new master.
+    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
+    ...(settings.password ? { password: settings.password } : {}),
+  };
+}
+
+/**
+ * An ioredis client for the configured mode with the settings DESIGN §7 asks for. Every client
+ * gets an 'error' listener; reconnect errors repeat every retry, so only the first of an outage is logged.
+ */
+export function createRedisClient(settings: RedisSettings, role: string, logger: Logger, extra: RedisOptions = {}): Redis {
+  const options = { ...commonOptions(settings, role), ...extra };
+  const client =
+    settings.mode === "sentinel"
+      ? new Redis({
+          ...options,
+          sentinels: settings.sentinels.map(parseAddress),
+          name: settings.name,
+          ...(settings.sentinelPassword ? { sentinelPassword: settings.sentinelPassword } : {}),
+          // Without it a hung (SIGSTOPped) master hangs every client until TCP gives up (ioredis#1314).
+          failoverDetector: true,
+          sentinelRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+        })
+      : new Redis(settings.url, options);
+  client.on("end", () => {
+    if (released.has(client)) return;
+    // ioredis 6's failover detector can disconnect a client while it is already reconnecting; the
+    // aborted attempt then ends the client for good. A long-lived client must not stay dead.
+    logger.warn({ connection: role }, "redis client ended during a reconnect; starting it again");
+    setTimeout(() => client.connect().catch(() => undefined), RETRY_DELAY_CAP_MS);
+  });
+  let failing = false;
+  client.on("error", (err: Error) => {
+    if (failing) return;
+    failing = true;
+    logger.warn({ err: err.message, connection: role }, "redis connection lost; reconnecting");
+  });
+  client.on("ready", () => {
+    if (failing) logger.info({ connection: role }, "redis connection ready again");
+    failing = false;
+  });
+  return client;
+}
+
+const released = new WeakSet<Redis>();
+
+/** Closes a client for good (disconnect, not quit: ioredis#1362); only this stops it restarting. */
+export function releaseRedisClient(client: Redis): void {
+  released.add(client);
+  client.disconnect();
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { Redis } from "ioredis";
+import pino from "pino";
+import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
+import type { Message } from "../../src/protocol/messages.js";
+import { createRedisClient, type RedisSettings } from "../../src/redis/connections.js";
+import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
+import { brokerSuite } from "./broker-suite.js";
+
+const historySize = 10;
+const logger = pino({ level: "silent" });
+let redis: Promise<RedisNode> | undefined;
+after(async () => (await redis)?.kill());
+
+/** One redis-server for the whole file; each fixture isolates itself with its own key prefix. */
+function redisNode(): Promise<RedisNode> {
+  redis ??= startRedis();
+  return redis;
+}
+
+/** Brokers as two workers would hold them: each with its own connections, one Redis between them. */
+async function redisBrokers(count: number, overrides: { keyPrefix?: string } = {}): Promise<RedisBroker[]> {
+  const node = await redisNode();
+  const settings = { mode: "standalone", url: `redis://${node.address}` } as RedisSettings;
+  const keyPrefix = overrides.keyPrefix ?? `t-${randomUUID().slice(0, 8)}:`;
+  const brokers = Array.from(
+    { length: count },
+    (_, i) =>
+      new RedisBroker({
+        commands: createRedisClient(settings, `commands-${i}`, logger, { autoResendUnfulfilledCommands: false }),
+        reader: createRedisClient(settings, `fanout-${i}`, logger, { autoResendUnfulfilledCommands: false }),
+        keyPrefix,
+        durability: "leader",
+        timeoutMs: 2000,
+        historySize,
+        historyTtlMs: 60_000,
+        metaTtlMs: 60_000,
+        dedupWindowMs: 60_000,
+        fanoutMaxLength: 10_000,
+        logger,
+      }),
+  );
+  await Promise.all(brokers.map((b) => b.start()));
+  return brokers;
+}
+
+brokerSuite("redis", { historySize }, async () => {
+  const brokers = await redisBrokers(2);
+  return { brokers, close: () => Promise.all(brokers.map((b) => b.close())).then(() => undefined) };
+});
+
+test("a worker that sees an offset skip fills it from history before anything newer", async () => {
+  const [a, b] = await redisBrokers(2, { keyPrefix: "gap:" });
+  try {
+    const received: Message[] = [];
+    const three = new Promise<void>((resolve) => b!.onMessages((messages) => {
+      received.push(...messages);
+      if (received.length >= 3) resolve();
+    }));
+    const [first] = await a!.publish([{ channels: ["g"], event: "e", data: 1 }]);
+    assert.ok(first?.ok);
+    const epoch = first.offsets.g!.epoch;
+    // Offsets 2 and 3 reach the history, but only 3 reaches the fan-out: as if the reader had
+    // fallen further behind than redis.fanoutMaxLength.
+    const redis = new Redis(`redis://${(await redisNode()).address}`);
+    const now = String(Date.now());
+    await redis.xadd("gap:h:g", "2-0", "v", "e", "d", "2", "t", now);
+    await redis.xadd("gap:h:g", "3-0", "v", "e", "d", "3", "t", now);
+    await redis.hset("gap:c:g", "o", 3);
+    await redis.xadd("gap:fanout", "*", "c", "g", "v", "e", "d", "3", "e", epoch, "o", 3, "t", now);
+    redis.disconnect();
+    await three;
+    assert.deepEqual(received.map((m) => [m.offset, m.data]), [[1, 1], [2, 2], [3, 3]]);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});

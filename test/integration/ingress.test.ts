@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { test, type TestContext } from "node:test";
+import { Redis } from "ioredis";
+import { retryUntil } from "../../src/redis/retry-until.js";
+import { connectSocket, messageLog, publish, subscribe } from "../helpers/clients.js";
+import { startPusher, type PusherHost } from "../helpers/pusher.js";
+import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
+
+/** The Redis-only ingress (docs/publishing.md): exactly once, also when a worker died half-way. */
+
+const INGRESS = "pusher:ingress";
+
+function admin(t: TestContext, redis: RedisNode): Redis {
+  const client = new Redis({ host: redis.host, port: redis.port });
+  client.on("error", () => undefined);
+  t.after(() => client.disconnect());
+  return client;
+}
+
+function host(t: TestContext, redis: RedisNode, env: Record<string, string> = {}): Promise<PusherHost> {
+  return startPusher(t, { workers: 2, env: { PUSHER_REDIS_MODE: "standalone", PUSHER_REDIS_URL: `redis://${redis.address}`, ...env } });
+}
+
+/** Resolves once the consumer group holds no entry unacknowledged. */
+async function allAcknowledged(redis: Redis): Promise<void> {
+  await retryUntil(async () => {
+    const [pending] = (await redis.call("XPENDING", INGRESS, "pusher")) as [number];
+    assert.equal(pending, 0, "ingress entries still pending");
+  }, { timeoutMs: 20_000, intervalMs: 100 });
+}
+
+test("an entry appended to the ingress stream is published; a malformed one goes to the dead-letter stream", async (t) => {
+  const redis = await startRedis(t);
+  const pusher = await host(t, redis);
+  const channel = `ingress-${randomUUID().slice(0, 8)}`;
+  const socket = await connectSocket(t, pusher.url);
+  const log = messageLog(socket, channel);
+  await subscribe(socket, channel);
+  const r = admin(t, redis);
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 1 } }));
+  const bad = await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel: "bad channel!", event: "e" }));
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 2 } }));
+  const messages = await log.waitFor(2);
+  assert.deepEqual(messages.map((m) => [m.offset, m.data]), [[1, { n: 1 }], [2, { n: 2 }]]);
+  await allAcknowledged(r);
+  const dead = (await r.xrange(`${INGRESS}:dead`, "-", "+")).map(([, fields]) => Object.fromEntries([[fields[0], fields[1]], [fields[2], fields[3]]]));
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0]!.entry, bad);
+  assert.match(dead[0]!.error, /channel/);
+});
+
+test("entries a dead worker read but never acknowledged are claimed and published exactly once", async (t) => {
+  const redis = await startRedis(t);
+  const r = admin(t, redis);
+  const channel = `claimed-${randomUUID().slice(0, 8)}`;
+  // A worker that read two entries and died: one it had published already (its id says so), one not.
+  await r.call("XGROUP", "CREATE", INGRESS, "pusher", "0", "MKSTREAM");
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: "already published", id: "done-before-crash" }));
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: "never published" }));
+  await r.xreadgroup("GROUP", "pusher", "dead-worker", "COUNT", 10, "STREAMS", INGRESS, ">");
+
+  const pusher = await host(t, redis, { PUSHER_REDIS_INGRESS_CLAIM_IDLE_MS: "3000" });
+  const socket = await connectSocket(t, pusher.url);
+  const log = messageLog(socket, channel);
+  await subscribe(socket, channel);
+  const first = await publish(pusher.url, { channel, event: "e", data: "already published", id: "done-before-crash" });
+  assert.equal(first.status, 200);
+
+  await allAcknowledged(r);
+  const after = await publish(pusher.url, { channel, event: "e", data: "after" });
+  assert.equal(after.status, 200);
+  const messages = await log.waitFor(3);
+  assert.deepEqual(messages.map((m) => [m.offset, m.data]), [[1, "already published"], [2, "never published"], [3, "after"]]);
+});
