@@ -117,6 +117,17 @@ test("a hung Redis: /readyz turns 503, publishes answer 503 with Retry-After, an
   assert.equal((await publish(a!.url, { channel: "hung", event: "e", data: 2 })).status, 200);
 });
 
+test("a master turned read-only (demoted to a replica) makes the host unready until it takes writes again", async (t) => {
+  const [redis, other] = await Promise.all([startRedis(t), startRedis(t)]);
+  const [a] = await hostsOn(t, redis, 1);
+  assert.equal((await fetch(`${a!.url}/readyz`)).status, 200);
+  const redisAdmin = admin(t, redis);
+  await redisAdmin.call("REPLICAOF", other.host, String(other.port));
+  await retryUntil(async () => assert.equal((await fetch(`${a!.url}/readyz`)).status, 503, "unready while read-only"), { timeoutMs: 15_000 });
+  await redisAdmin.call("REPLICAOF", "NO", "ONE");
+  await retryUntil(async () => assert.equal((await fetch(`${a!.url}/readyz`)).status, 200, "ready again"), { timeoutMs: 15_000 });
+});
+
 test("metrics name the Redis master and time publishes", async (t) => {
   const redis = await startRedis(t);
   const [a] = await hostsOn(t, redis, 1);
