@@ -3,9 +3,11 @@ import type { Redis } from "ioredis";
 /**
  * Waits for an ioredis client to be ready, for as long as it takes, unless cancelled. Unlike
  * `events.once`, connection errors on the way do not reject: reconnecting is the client's job.
+ * Every waiter of one outage shares one listener (hundreds of publishes may wait at once).
  */
 export class ClientReady {
-  private readonly waiters = new Set<() => void>();
+  private pending: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
   private cancelled = false;
 
   constructor(private readonly client: Redis) {}
@@ -13,21 +15,23 @@ export class ClientReady {
   /** Resolves true once ready, or false when cancelled. */
   async wait(): Promise<boolean> {
     while (!this.cancelled && this.client.status !== "ready") {
-      await new Promise<void>((resolve) => {
+      this.pending ??= new Promise<void>((resolve) => {
         const wake = (): void => {
           this.client.off("ready", wake);
-          this.waiters.delete(wake);
+          this.pending = undefined;
+          this.wake = undefined;
           resolve();
         };
+        this.wake = wake;
         this.client.on("ready", wake);
-        this.waiters.add(wake);
       });
+      await this.pending;
     }
     return !this.cancelled;
   }
 
   cancel(): void {
     this.cancelled = true;
-    for (const wake of [...this.waiters]) wake();
+    this.wake?.();
   }
 }

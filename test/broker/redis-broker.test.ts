@@ -4,7 +4,7 @@ import { after, test } from "node:test";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
-import type { Message } from "../../src/protocol/messages.js";
+import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { createRedisClient, type RedisSettings } from "../../src/redis/connections.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
 import { brokerSuite } from "./broker-suite.js";
@@ -21,7 +21,7 @@ function redisNode(): Promise<RedisNode> {
 }
 
 /** Brokers as two workers would hold them: each with its own connections, one Redis between them. */
-async function redisBrokers(count: number, overrides: { keyPrefix?: string } = {}): Promise<RedisBroker[]> {
+async function redisBrokers(count: number, overrides: { keyPrefix?: string; start?: boolean } = {}): Promise<RedisBroker[]> {
   const node = await redisNode();
   const settings = { mode: "standalone", url: `redis://${node.address}` } as RedisSettings;
   const keyPrefix = overrides.keyPrefix ?? `t-${randomUUID().slice(0, 8)}:`;
@@ -42,7 +42,7 @@ async function redisBrokers(count: number, overrides: { keyPrefix?: string } = {
         logger,
       }),
   );
-  await Promise.all(brokers.map((b) => b.start()));
+  if (overrides.start !== false) await Promise.all(brokers.map((b) => b.start()));
   return brokers;
 }
 
@@ -75,5 +75,31 @@ test("a worker that sees an offset skip fills it from history before anything ne
     assert.deepEqual(received.map((m) => [m.offset, m.data]), [[1, 1], [2, 2], [3, 3]]);
   } finally {
     await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
+test("a write acknowledged by a master that lost it, before any reader saw it, still mints a new epoch", async () => {
+  // No reader runs: the only record of offsets 1-3 is that this worker's publishes were acknowledged.
+  const [broker] = await redisBrokers(1, { keyPrefix: "acked:", start: false });
+  try {
+    const resets: Array<[string, StreamPosition]> = [];
+    broker!.onReset((channel, head) => resets.push([channel, head]));
+    let epoch = "";
+    for (let i = 1; i <= 3; i++) {
+      const [outcome] = await broker!.publish([{ channels: ["k"], event: "e", data: i }]);
+      assert.ok(outcome?.ok);
+      epoch = outcome.offsets.k!.epoch;
+    }
+    const redis = new Redis(`redis://${(await redisNode()).address}`);
+    await redis.hset("acked:c:k", "o", 1);
+    await redis.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+    redis.disconnect();
+    const [next] = await broker!.publish([{ channels: ["k"], event: "e", data: 4 }]);
+    assert.ok(next?.ok);
+    assert.notEqual(next.offsets.k!.epoch, epoch);
+    assert.equal(next.offsets.k!.offset, 1);
+    assert.deepEqual(resets, [["k", { epoch: next.offsets.k!.epoch, offset: 0 }]]);
+  } finally {
+    await broker!.close();
   }
 });

@@ -37,7 +37,8 @@ export interface TopologyOptions {
 const MASTER_NAME = "mymaster";
 const SENTINELS = 3;
 const QUORUM = 2;
-const READY_TIMEOUT_MS = 10_000;
+// Sentinels learn replicas from the master's INFO, fetched every 10 s: a loaded machine can need more than that.
+const READY_TIMEOUT_MS = 20_000;
 
 /** One standalone redis-server without persistence; with `t`, closed after the test. */
 export async function startRedis(t?: TestContext): Promise<RedisNode> {

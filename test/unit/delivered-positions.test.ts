@@ -35,3 +35,12 @@ test("idle channels are forgotten", () => {
   positions.sweep(1000);
   assert.deepEqual(positions.entries().map(([channel]) => channel), ["busy"]);
 });
+
+test("raiseTo never moves a channel back inside its epoch", () => {
+  const positions = new DeliveredPositions();
+  positions.raiseTo("c", { epoch: "e", offset: 5 });
+  positions.raiseTo("c", { epoch: "e", offset: 3 });
+  assert.deepEqual(positions.entries(), [["c", { epoch: "e", offset: 5 }]]);
+  positions.raiseTo("c", { epoch: "f", offset: 1 });
+  assert.deepEqual(positions.entries(), [["c", { epoch: "f", offset: 1 }]]);
+});

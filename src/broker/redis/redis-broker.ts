@@ -56,6 +56,8 @@ const INTERNAL_ID_TTL_FLOOR_MS = 60_000;
 export class RedisBroker implements Broker {
   private readonly run: ScriptRunner;
   private readonly positions = new DeliveredPositions();
+  /** The heads this worker's publishes were acknowledged at: lost with a master, they must mint a new epoch too. */
+  private readonly acknowledged = new DeliveredPositions();
   private readonly reader: FanoutReader;
   private readonly probes = new Map<string, () => void>();
   private readonly commandsReady: ClientReady;
@@ -92,7 +94,11 @@ export class RedisBroker implements Broker {
       onLag: (seconds) => options.observer?.fanoutLag(seconds),
       logger: logger.child({ module: "fanout" }),
     });
-    this.sweepTimer = setInterval(() => this.positions.sweep(Math.max(options.historyTtlMs, 60_000)), 30_000).unref();
+    this.sweepTimer = setInterval(() => {
+      this.positions.sweep(Math.max(options.historyTtlMs, 60_000));
+      // A failover can only lose the last moments of writes.
+      this.acknowledged.sweep(60_000);
+    }, 30_000).unref();
   }
 
   /** Resolves once the fan-out reader is reading; the worker reports ready after this. */
@@ -121,7 +127,11 @@ export class RedisBroker implements Broker {
       },
       deadline,
     );
-    return results.map((reply) => ({ ok: true, offsets: parseOffsets(reply) }));
+    return results.map((reply) => {
+      const offsets = parseOffsets(reply);
+      for (const [channel, head] of Object.entries(offsets)) this.acknowledged.raiseTo(channel, head);
+      return { ok: true, offsets };
+    });
   }
 
   async history(channel: string, since?: StreamPosition): Promise<HistoryResult> {
@@ -193,17 +203,23 @@ export class RedisBroker implements Broker {
       if (elsewhere !== undefined) return reconnectElsewhere(commands, elsewhere, logger);
       const stream = commands.stream as { remoteAddress?: string; remotePort?: number } | undefined;
       if (stream?.remoteAddress) observer?.master(`${stream.remoteAddress}:${stream.remotePort}`);
-      const entries = this.positions.entries();
+      // Acknowledged heads count as much as delivered ones: a write acknowledged by the old master
+      // and lost before any reader saw it would otherwise vanish without a resync.
+      const entries = [...this.positions.entries(), ...this.acknowledged.entries()];
+      const reset = new Set<string>();
       for (let i = 0; i < entries.length; i += RECONCILE_CHUNK) {
         const args: (string | number)[] = [keyPrefix, mintEpoch(), metaTtlMs];
         for (const [channel, { epoch, offset }] of entries.slice(i, i + RECONCILE_CHUNK)) args.push(channel, epoch, offset);
         const changed = (await this.run("pusherReconcile", args)) as (string | number)[];
         for (let j = 0; j < changed.length; j += 3) {
           const channel = String(changed[j]);
+          if (reset.has(channel)) continue;
+          reset.add(channel);
           // Subscribers learn now, and take the new epoch's messages from its first offset.
           const head = { epoch: String(changed[j + 1]), offset: 0 };
           logger.warn({ channel, epoch: head.epoch, headOffset: Number(changed[j + 2]) }, "channel history lost in Redis; subscribers resync to a new epoch");
           this.positions.moveTo(channel, head);
+          this.acknowledged.moveTo(channel, head);
           this.resetHandler(channel, head);
         }
       }
