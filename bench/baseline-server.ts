@@ -4,11 +4,18 @@
  * cluster adapter carrying broadcasts between them), but with one room per channel and no
  * history, offsets or limits.
  *
+ * With BASELINE_REDIS_SENTINELS ("h:p,h:p") it is instead the multi-host setup operators run
+ * today: `@socket.io/redis-adapter` over ioredis Sentinel clients (master BASELINE_REDIS_NAME,
+ * default mymaster) carries every broadcast to the other hosts, and a publish is answered 200
+ * once Redis has acknowledged the PUBLISH, 503 if it failed.
+ *
  * Env: BASELINE_PORT (0 = any free port), BASELINE_HOST, BASELINE_WORKERS. Prints one JSON line
  * `{"msg":"baseline ready","port":N}` when serving.
  */
-import { createAdapter, setupPrimary as setupAdapterPrimary } from "@socket.io/cluster-adapter";
+import { createAdapter as createClusterAdapter, setupPrimary as setupAdapterPrimary } from "@socket.io/cluster-adapter";
+import { createAdapter as createRedisAdapter } from "@socket.io/redis-adapter";
 import sticky from "@socket.io/sticky";
+import { Redis } from "ioredis";
 import cluster from "node:cluster";
 import http from "node:http";
 import { Server } from "socket.io";
@@ -89,8 +96,48 @@ function isPublishBody(value: unknown): value is PublishBody {
   return typeof value === "object" && value !== null && typeof (value as PublishBody).channel === "string";
 }
 
-function runWorker(): void {
-  const io = new Server<BaselineClientEvents, BaselineServerEvents>();
+type BaselineServer = Server<BaselineClientEvents, BaselineServerEvents>;
+
+/** Waits until the broadcasts emitted so far have left for the other workers or hosts. */
+type Acknowledged = () => Promise<void>;
+
+async function useClusterAdapter(io: BaselineServer): Promise<Acknowledged> {
+  io.adapter(createClusterAdapter());
+  // The primary relays over IPC: nothing further to wait for.
+  return async () => undefined;
+}
+
+async function useRedisAdapter(io: BaselineServer, sentinels: string, name: string): Promise<Acknowledged> {
+  const connect = (role: string): Redis => {
+    const client = new Redis({
+      sentinels: sentinels.split(",").map((address) => {
+        const [host, port] = address.split(":");
+        return { host: host!, port: Number(port) };
+      }),
+      name,
+    });
+    client.on("error", (err: Error) => log({ msg: "redis error", role, err: err.message }));
+    return client;
+  };
+  const pub = connect("pub");
+  const sub = connect("sub");
+  io.adapter(createRedisAdapter(pub, sub));
+  // Ready only once the adapter's subscriptions are in place (the PING is answered after them),
+  // or the first broadcasts from other hosts would find nobody listening.
+  await Promise.all([pub.ping(), sub.ping()]);
+  // The adapter drops the promise of each PUBLISH: one rejected during a failover would otherwise
+  // kill the worker, and the bench would measure a crash instead of the adapter's delivery.
+  process.on("unhandledRejection", (reason) => log({ msg: "unhandled rejection", err: String(reason) }));
+  // Replies come in command order, so the PING's answer means Redis has taken every PUBLISH before it.
+  return async () => {
+    await pub.ping();
+  };
+}
+
+async function runWorker(): Promise<void> {
+  const io: BaselineServer = new Server();
+  const sentinels = process.env.BASELINE_REDIS_SENTINELS;
+  const acknowledged = await (sentinels ? useRedisAdapter(io, sentinels, process.env.BASELINE_REDIS_NAME ?? "mymaster") : useClusterAdapter(io));
   const emit = (m: PublishBody): void => {
     io.to(m.channel).emit("message", { channel: m.channel, event: m.event, data: m.data, ts: Date.now() });
   };
@@ -100,19 +147,24 @@ function runWorker(): void {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     };
     if (req.method !== "POST" || (req.url !== "/publish" && req.url !== "/batch")) return reply(404, { ok: false });
+    let messages: unknown;
     try {
       const body = await readJson(req);
-      const messages = req.url === "/batch" ? (body as { messages?: unknown }).messages : [body];
-      if (!Array.isArray(messages) || !messages.every(isPublishBody)) return reply(400, { ok: false });
-      messages.forEach(emit);
-      reply(200, { ok: true });
+      messages = req.url === "/batch" ? (body as { messages?: unknown }).messages : [body];
     } catch {
-      reply(400, { ok: false });
+      return reply(400, { ok: false });
+    }
+    if (!Array.isArray(messages) || !messages.every(isPublishBody)) return reply(400, { ok: false });
+    messages.forEach(emit);
+    try {
+      await acknowledged();
+      reply(200, { ok: true });
+    } catch (err) {
+      reply(503, { ok: false, error: err instanceof Error ? err.message : String(err) });
     }
   });
 
   io.attach(httpServer);
-  io.adapter(createAdapter());
   sticky.setupWorker(io);
   io.on("connection", (socket) => {
     socket.on("subscribe", (req, ack) => {
@@ -126,4 +178,4 @@ function runWorker(): void {
 }
 
 if (cluster.isPrimary) void runPrimary();
-else runWorker();
+else void runWorker();

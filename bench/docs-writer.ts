@@ -1,22 +1,33 @@
-/** Replaces the generated results block of docs/benchmarks.md (or appends one) with a new run. */
+/**
+ * Replaces one generated section of docs/benchmarks.md (or appends it under its heading) with a
+ * new run, leaving everything outside its markers as written by hand.
+ */
 import { readFileSync, writeFileSync } from "node:fs";
 
-const START = "<!-- bench:results:start -->";
-const END = "<!-- bench:results:end -->";
+/** A generated block: `marker` names its comment markers, `heading` titles it when first appended. */
+export interface DocSection {
+  marker: string;
+  heading: string;
+}
 
-export function writeResults(docPath: string, block: string): void {
+export const throughputSection: DocSection = { marker: "results", heading: "Results" };
+export const failoverSection: DocSection = { marker: "failover", heading: "Failover" };
+
+export function writeResults(docPath: string, block: string, section: DocSection): void {
+  const start = `<!-- bench:${section.marker}:start -->`;
+  const end = `<!-- bench:${section.marker}:end -->`;
   let doc: string;
   try {
     doc = readFileSync(docPath, "utf8");
   } catch {
     doc = "# Benchmarks\n";
   }
-  const generated = `${START}\n${block.trim()}\n${END}`;
-  const start = doc.indexOf(START);
-  const end = doc.indexOf(END);
+  const generated = `${start}\n${block.trim()}\n${end}`;
+  const from = doc.indexOf(start);
+  const to = doc.indexOf(end);
   const next =
-    start >= 0 && end > start
-      ? doc.slice(0, start) + generated + doc.slice(end + END.length)
-      : `${doc.trimEnd()}\n\n## Results\n\n${generated}\n`;
+    from >= 0 && to > from
+      ? doc.slice(0, from) + generated + doc.slice(to + end.length)
+      : `${doc.trimEnd()}\n\n## ${section.heading}\n\n${generated}\n`;
   writeFileSync(docPath, next);
 }

@@ -1,4 +1,5 @@
 /** Turns run results into the Markdown tables printed by `npm run bench` and kept in the docs. */
+import { fixed, median, spread, table, thousands } from "./markdown.js";
 import type { RunResult } from "./scenario-runner.js";
 
 /** One run of one server on one scenario, numbered by repetition. */
@@ -24,31 +25,6 @@ function headline(r: RunResult): Headline {
     rssKbPerConnection: (r.loadRssBytes - r.idleRssBytes) / 1024 / r.subscribed,
     lost: r.expected - r.received,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function fixed(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
-}
-
-function thousands(value: number): string {
-  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
-}
-
-/** "median (min–max)" when there is more than one run. */
-function spread(values: number[], format: (v: number) => string): string {
-  if (values.length < 2) return format(values[0] ?? Number.NaN);
-  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]): string => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
 /** The headline table: one row per scenario and server, the median over repetitions (min–max). */

@@ -1,22 +1,30 @@
 /**
- * `npm run bench -- [--scenario fanout|steady|all] [--server baseline|pusher|all] [--write]
- *  [--workers N] [--load-processes K] [--repeat R] [--profile DIR]`
+ * `npm run bench -- [--scenario fanout|steady|all|failover] [--server baseline|pusher|all] [--write]
+ *  [--workers N] [--load-processes K] [--repeat R] [--profile DIR] [--logs DIR]`
  *
  * Runs each scenario against each server, one after another (servers alternate, R rounds), and
  * prints the Markdown tables; `--profile DIR` runs the servers under `node --cpu-prof` (every
  * server process writes a .cpuprofile there when it exits: not for the numbers, for the why);
  * `--write` puts them, with the exact command and the machine, into docs/benchmarks.md.
+ *
+ * `--scenario failover` is the Redis master failover bench instead (two hosts of one worker on a
+ * Sentinel topology; needs redis-server): it is not part of `all`, which measures throughput on
+ * one host and needs no Redis. It takes `--server`, `--repeat`, `--write` (its own section) and
+ * `--logs DIR`, which keeps every host's log there, to see what a server did when a round went wrong.
  */
+import { mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { writeResults } from "./docs-writer.js";
+import { failoverSection, throughputSection, writeResults, type DocSection } from "./docs-writer.js";
+import { runFailoverBench, failoverBlock } from "./failover/bench.js";
+import { failoverPlan } from "./failover/plan.js";
 import { ensureFdLimit } from "./fd-limit.js";
 import { detailsTable, resultsTable, type RunRow } from "./report.js";
 import { runScenario } from "./scenario-runner.js";
 import { scenarios } from "./scenarios.js";
-import { servers } from "./servers.js";
+import { servers, type ServerDescriptor } from "./servers.js";
 
 const DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../docs/benchmarks.md");
 
@@ -31,10 +39,61 @@ function pick<T extends { name: string }>(all: readonly T[], wanted: string, wha
   return found;
 }
 
-function machine(workers: number, loadProcesses: number): string {
+function cpuAndMemory(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
   const memGiB = (os.totalmem() / 2 ** 30).toFixed(0);
-  return `${os.availableParallelism()} CPUs (${cpu}), ${memGiB} GiB, Linux ${os.release()}, Node ${process.version}; ${workers} server workers, ${loadProcesses} load processes on the same machine`;
+  return `${os.availableParallelism()} CPUs (${cpu}), ${memGiB} GiB, Linux ${os.release()}, Node ${process.version}`;
+}
+
+interface Options {
+  scenario: string;
+  workers: number;
+  loadProcesses: number;
+  repeats: number;
+  serverNodeArgs: string[];
+  logsDir?: string;
+}
+
+/** The tables to print, or the exit code of a re-run that printed them (see ensureFdLimit). */
+type Outcome = { block: string } | { exitCode: number };
+
+async function throughput(chosenServers: ServerDescriptor[], options: Options): Promise<Outcome> {
+  const chosenScenarios = pick(scenarios, options.scenario, "scenario");
+  const exitCode = ensureFdLimit(Math.max(...chosenScenarios.map((s) => s.connections)) + 1024, log);
+  if (exitCode !== undefined) return { exitCode };
+
+  const results: RunRow[] = [];
+  for (const scenario of chosenScenarios) {
+    for (let repeat = 1; repeat <= options.repeats; repeat++) {
+      for (const server of chosenServers) {
+        results.push({ ...(await runScenario(server, scenario, { ...options, log })), repeat });
+      }
+    }
+  }
+  const machine = `${cpuAndMemory()}; ${options.workers} server workers, ${options.loadProcesses} load processes on the same machine`;
+  return {
+    block: [
+      `Date: ${new Date().toISOString()}. Machine: ${machine}.`,
+      "",
+      `Medians over ${options.repeats} run(s) each, (min–max) where more than one:`,
+      "",
+      resultsTable(results),
+      "",
+      "Every run:",
+      "",
+      detailsTable(results),
+    ].join("\n"),
+  };
+}
+
+async function failover(chosenServers: ServerDescriptor[], options: Options): Promise<Outcome> {
+  // The publisher's sockets (one per publish in flight) and the subscribers', with room to spare.
+  const exitCode = ensureFdLimit(failoverPlan.maxInFlight + failoverPlan.hosts * failoverPlan.subscribersPerHost + 1024, log);
+  if (exitCode !== undefined) return { exitCode };
+  if (options.logsDir !== undefined) mkdirSync(options.logsDir, { recursive: true });
+  const results = await runFailoverBench(chosenServers, failoverPlan, { rounds: options.repeats, log, logsDir: options.logsDir });
+  const machine = `${cpuAndMemory()}; servers, Redis, sentinels and clients on the same machine`;
+  return { block: [`Date: ${new Date().toISOString()}. Machine: ${machine}.`, "", failoverBlock(results, failoverPlan)].join("\n") };
 }
 
 async function main(): Promise<number> {
@@ -47,48 +106,36 @@ async function main(): Promise<number> {
       "load-processes": { type: "string", default: "4" },
       repeat: { type: "string", default: "3" },
       profile: { type: "string" },
+      logs: { type: "string" },
     },
   });
-  const chosenScenarios = pick(scenarios, values.scenario, "scenario");
   const chosenServers = pick(servers, values.server, "server");
-  const workers = Number(values.workers);
-  const loadProcesses = Number(values["load-processes"]);
-  const repeats = Number(values.repeat);
-  const serverNodeArgs = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile)}`] : [];
-
-  const exitCode = ensureFdLimit(Math.max(...chosenScenarios.map((s) => s.connections)) + 1024, log);
-  if (exitCode !== undefined) return exitCode;
-
-  const results: RunRow[] = [];
-  for (const scenario of chosenScenarios) {
-    for (let repeat = 1; repeat <= repeats; repeat++) {
-      for (const server of chosenServers) {
-        results.push({ ...(await runScenario(server, scenario, { workers, loadProcesses, serverNodeArgs, log })), repeat });
-      }
-    }
-  }
+  const options: Options = {
+    scenario: values.scenario,
+    workers: Number(values.workers),
+    loadProcesses: Number(values["load-processes"]),
+    repeats: Number(values.repeat),
+    serverNodeArgs: values.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile)}`] : [],
+    logsDir: values.logs !== undefined ? path.resolve(values.logs) : undefined,
+  };
+  const isFailover = values.scenario === "failover";
+  const section: DocSection = isFailover ? failoverSection : throughputSection;
+  const outcome = isFailover ? await failover(chosenServers, options) : await throughput(chosenServers, options);
+  if ("exitCode" in outcome) return outcome.exitCode;
 
   const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
-  const block = [
-    `Command: \`${command}\``,
-    "",
-    `Date: ${new Date().toISOString()}. Machine: ${machine(workers, loadProcesses)}.`,
-    "",
-    `Medians over ${repeats} run(s) each, (min–max) where more than one:`,
-    "",
-    resultsTable(results),
-    "",
-    "Every run:",
-    "",
-    detailsTable(results),
-  ].join("\n");
+  const block = `Command: \`${command}\`\n\n${outcome.block}`;
   process.stdout.write(`${block}\n`);
   if (values.write) {
-    writeResults(DOC, block);
+    writeResults(DOC, block, section);
     log(`wrote ${DOC}`);
   }
   return 0;
 }
+
+// Exit through process.exit so the exit hooks kill, by PID, the server groups and Redis nodes we
+// started: the signal's default action would skip them and leave the detached servers running.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 main().then(
   (code) => process.exit(code),

@@ -63,7 +63,7 @@ function expectedDeliveries(published: PublishResult, subscribersPerChannel: num
 
 export async function runScenario(server: ServerDescriptor, scenario: Scenario, options: RunOptions): Promise<RunResult> {
   const log = (line: string): void => options.log(`[${server.name}/${scenario.name}] ${line}`);
-  const running: RunningServer = await startServer(server, options.workers, options.serverNodeArgs);
+  const running: RunningServer = await startServer(server, options.workers, { nodeArgs: options.serverNodeArgs });
   let load: LoadGenerator | undefined;
   try {
     log(`ready at ${running.url} (pid ${running.pid})`);

@@ -3,6 +3,7 @@
  * whole tree by PID (SIGTERM, then SIGKILL after a grace period).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import type { ServerDescriptor } from "./servers.js";
 
 export interface RunningServer {
@@ -36,16 +37,32 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-/** `nodeArgs` go before the script (e.g. `--cpu-prof`); cluster workers inherit them. */
-export async function startServer(server: ServerDescriptor, workers: number, nodeArgs: string[] = [], timeoutMs = 30_000): Promise<RunningServer> {
+export interface StartOptions {
+  /** Node options before the script (e.g. `--cpu-prof`); cluster workers inherit them. */
+  nodeArgs?: string[];
+  /** Env on top of the server's own (e.g. its Redis settings). */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** A file to copy the server's stdout and stderr (its logs) into, to read after the run. */
+  logFile?: string;
+}
+
+export async function startServer(server: ServerDescriptor, workers: number, options: StartOptions = {}): Promise<RunningServer> {
+  const { nodeArgs = [], env = {}, timeoutMs = 30_000 } = options;
   const child = spawn(process.execPath, [...nodeArgs, server.script], {
-    env: { ...process.env, ...server.env(workers) },
+    env: { ...process.env, ...server.env(workers), ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${server.name}: could not spawn ${server.script}`);
   started.add(pid);
+  if (options.logFile !== undefined) {
+    const file = createWriteStream(options.logFile);
+    for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (chunk: Buffer | string) => file.write(chunk));
+    // "close" comes after both streams have ended, so the file gets the last lines too.
+    child.once("close", () => file.end());
+  }
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-4_000);

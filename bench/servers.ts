@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { SubscriberClient } from "./failover/protocol.js";
 
 const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -16,6 +17,12 @@ export interface ServerDescriptor {
   readyMsg: string;
   /** Path of the batch publish endpoint, which takes `{ messages: [{ channel, event, data }] }`. */
   batchPath: string;
+  /** Path of the single publish endpoint, which takes `{ channel, event, data }`. */
+  publishPath: string;
+  /** Env that puts the server on a Redis Sentinel topology (`sentinels` as "h:p,h:p"), for host-to-host fan-out. */
+  sentinelEnv(sentinels: string, name: string): Record<string, string>;
+  /** How the failover bench subscribes: how an application on this server gets back what it missed. */
+  client: SubscriberClient;
   publishHeaders: Record<string, string>;
   /** Messages accepted in one batch request. */
   maxBatch: number;
@@ -27,6 +34,9 @@ export const baseline: ServerDescriptor = {
   env: (workers) => ({ BASELINE_PORT: "0", BASELINE_HOST: "127.0.0.1", BASELINE_WORKERS: String(workers) }),
   readyMsg: "baseline ready",
   batchPath: "/batch",
+  publishPath: "/publish",
+  sentinelEnv: (sentinels, name) => ({ BASELINE_REDIS_SENTINELS: sentinels, BASELINE_REDIS_NAME: name }),
+  client: "socket.io",
   publishHeaders: {},
   maxBatch: 100,
 };
@@ -47,6 +57,9 @@ export const pusher: ServerDescriptor = {
   }),
   readyMsg: "pusher ready",
   batchPath: "/v1/batch",
+  publishPath: "/v1/publish",
+  sentinelEnv: (sentinels, name) => ({ PUSHER_REDIS_MODE: "sentinel", PUSHER_REDIS_SENTINELS: sentinels, PUSHER_REDIS_NAME: name }),
+  client: "pusher",
   publishHeaders: { authorization: "Bearer dev-api-key-change-me" },
   maxBatch: 100,
 };

@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { askEach, closeChildren } from "./child-ipc.js";
 import { LatencyHistogram } from "./histogram.js";
 import type { ClientEvent, ClientReport, CoordinatorCommand } from "./protocol.js";
 
@@ -104,48 +105,10 @@ export class LoadGenerator {
 
   /** Disconnects every client and waits (bounded) for the processes to exit, then kills stragglers. */
   async close(): Promise<void> {
-    const exits = this.children.map(
-      (child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve()))),
-    );
-    for (const child of this.children) if (child.connected) child.send({ type: "close" } satisfies CoordinatorCommand);
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
-    await Promise.race([Promise.all(exits), deadline]);
-    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await closeChildren(this.children, { type: "close" } satisfies CoordinatorCommand);
   }
 
-  /** Sends each child its command and waits for one event of `type` from every child. */
-  private askAll<T extends ClientEvent["type"]>(
-    type: T,
-    timeoutMs: number,
-    command: (index: number) => CoordinatorCommand,
-  ): Promise<EventOf<T>[]> {
-    return Promise.all(
-      this.children.map(
-        (child, index) =>
-          new Promise<EventOf<T>>((resolve, reject) => {
-            const timer = setTimeout(() => {
-              cleanup();
-              reject(new Error(`load process ${child.pid} gave no "${type}" within ${timeoutMs} ms`));
-            }, timeoutMs);
-            const onMessage = (event: ClientEvent): void => {
-              if (event.type !== type) return;
-              cleanup();
-              resolve(event as EventOf<T>);
-            };
-            const onExit = (code: number | null): void => {
-              cleanup();
-              reject(new Error(`load process ${child.pid} exited (${code}) before "${type}"`));
-            };
-            const cleanup = (): void => {
-              clearTimeout(timer);
-              child.off("message", onMessage);
-              child.off("exit", onExit);
-            };
-            child.on("message", onMessage);
-            child.once("exit", onExit);
-            child.send(command(index));
-          }),
-      ),
-    );
+  private askAll<T extends ClientEvent["type"]>(type: T, timeoutMs: number, command: (index: number) => CoordinatorCommand): Promise<EventOf<T>[]> {
+    return askEach<ClientEvent, T>(this.children, type, timeoutMs, command);
   }
 }

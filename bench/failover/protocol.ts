@@ -1,0 +1,56 @@
+/** IPC between the failover coordinator and its subscriber processes, and the published payload. */
+
+/** The `data` of every failover message. */
+export interface FailoverPayload {
+  /** Unique within a round: what subscribers report and the publisher's answers are matched on. */
+  seq: number;
+  /** Publisher's clock (Date.now()) when the request left. */
+  sentAt: number;
+}
+
+/**
+ * `pusher`: the client helper, which resubscribes with `since` after any reconnect and drops
+ * replays. `socket.io`: a plain socket.io client that joins the room again on every connect.
+ */
+export type SubscriberClient = "pusher" | "socket.io";
+
+export interface SubscriberPlan {
+  url: string;
+  channel: string;
+  count: number;
+  client: SubscriberClient;
+  connectTimeoutMs: number;
+}
+
+export interface SubscriberReport {
+  /** Acknowledged seqs that some subscribers of this process never received, with how many of them. */
+  lost: Array<[seq: number, missedBy: number]>;
+  /** (subscriber, acknowledged seq) pairs never received. */
+  missedDeliveries: number;
+  /** Messages a subscriber's application saw more than once. */
+  duplicates: number;
+  /** A few of them, "#seq at epoch:offset, first at epoch:offset" (positions only where the server sends them). */
+  duplicateSamples: string[];
+  /** Gaps the pusher client was told of (resync): missed, but not silently. */
+  resyncs: number;
+  /** The first of them, "reason: from epoch:offset to epoch:offset". */
+  firstResync?: string;
+  disconnects: number;
+  /** Earliest arrival (Date.now()) of each seq at any subscriber of this process. */
+  firstArrival: Array<[seq: number, at: number]>;
+  firstError?: string;
+}
+
+/** Coordinator → subscriber process. */
+export type SubscriberCommand =
+  | { type: "open"; plan: SubscriberPlan }
+  /** Counts what is missing of the acknowledged seqs, given once (`acked`) and kept for later asks. */
+  | { type: "missing"; acked?: number[] }
+  | { type: "report" }
+  | { type: "close" };
+
+/** Subscriber process → coordinator. */
+export type SubscriberEvent =
+  | { type: "opened"; subscribed: number; firstError?: string }
+  | { type: "missing"; missedDeliveries: number }
+  | ({ type: "report" } & SubscriberReport);
