@@ -103,3 +103,39 @@ test("a write acknowledged by a master that lost it, before any reader saw it, s
     await broker!.close();
   }
 });
+
+test("an offset handed out again after lost writes mints a new epoch for every subscriber", async () => {
+  const [a, b] = await redisBrokers(2, { keyPrefix: "reuse:" });
+  try {
+    const received: Message[] = [];
+    let third!: () => void;
+    const threeReceived = new Promise<void>((resolve) => (third = resolve));
+    b!.onMessages((messages) => {
+      received.push(...messages);
+      if (received.length === 3) third();
+    });
+    const reset = new Promise<[string, StreamPosition]>((resolve) => b!.onReset((channel, head) => resolve([channel, head])));
+    for (let i = 1; i <= 3; i++) await a!.publish([{ channels: ["r"], event: "e", data: i }]);
+    await threeReceived;
+    // What a new master that lost offsets 2 and 3 does next, seen by a worker that delivered them.
+    const redis = new Redis(`redis://${(await redisNode()).address}`);
+    const [first] = await redis.xrange("reuse:h:r", "1-0", "1-0");
+    await redis.del("reuse:h:r");
+    await redis.xadd("reuse:h:r", "1-0", ...first![1]);
+    await redis.hset("reuse:c:r", "o", 1);
+    redis.disconnect();
+    const [reused] = await a!.publish([{ channels: ["r"], event: "e", data: "other" }]);
+    assert.ok(reused?.ok);
+    assert.equal(reused.offsets.r!.offset, 2);
+    const [channel, head] = await reset;
+    assert.equal(channel, "r");
+    assert.notEqual(head.epoch, received[0]!.epoch);
+    assert.equal(head.offset, 0);
+    assert.equal(received.length, 3, "the message at the reused offset is not delivered in the diverged epoch");
+    const [next] = await a!.publish([{ channels: ["r"], event: "e", data: 4 }]);
+    assert.ok(next?.ok);
+    assert.deepEqual(next.offsets.r, { epoch: head.epoch, offset: 1 });
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});

@@ -44,3 +44,12 @@ test("raiseTo never moves a channel back inside its epoch", () => {
   positions.raiseTo("c", { epoch: "f", offset: 1 });
   assert.deepEqual(positions.entries(), [["c", { epoch: "f", offset: 1 }]]);
 });
+
+test("an offset delivered again by another fan-out entry is reused; by the same entry, a re-read", () => {
+  const positions = new DeliveredPositions();
+  positions.advance(message("e", 1), "100-0");
+  positions.advance(message("e", 2), "101-0");
+  assert.equal(positions.judge(message("e", 2), "101-0").kind, "duplicate");
+  assert.equal(positions.judge(message("e", 2), "105-0").kind, "reused");
+  assert.equal(positions.judge(message("e", 2)).kind, "duplicate", "no entry to compare: a history read");
+});

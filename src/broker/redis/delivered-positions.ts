@@ -3,6 +3,8 @@ import type { Message, StreamPosition } from "../../protocol/messages.js";
 interface Position extends StreamPosition {
   /** Epochs this channel left behind: a re-read after a failover can still return their entries. */
   retired: string[];
+  /** The fan-out entry IDs of the last offsets delivered ("" for one filled from history). */
+  recent: Array<{ offset: number; entryId: string }>;
   touchedAt: number;
 }
 
@@ -10,10 +12,17 @@ interface Position extends StreamPosition {
 export type Verdict =
   | { kind: "deliver" }
   | { kind: "duplicate" }
+  /**
+   * An offset already delivered, carried by another fan-out entry: a master that lost the first
+   * one gave its offset to a new message. The channel's history has diverged from what was delivered.
+   */
+  | { kind: "reused" }
   /** Offsets between `since` and the message are missing: fill them from history first. */
   | { kind: "gap"; since: StreamPosition };
 
 const RETIRED_EPOCHS_KEPT = 4;
+/** Reuse starts right above the new master's head and climbs, so it meets one of these soon. */
+const RECENT_ENTRIES_KEPT = 4;
 
 /**
  * The last offset this worker delivered on every channel it has seen. It turns the fan-out,
@@ -25,19 +34,26 @@ export class DeliveredPositions {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  judge(message: Message): Verdict {
+  /** `entryId`: the fan-out entry that carried the message (a re-read carries the same one). */
+  judge(message: Message, entryId = ""): Verdict {
     const position = this.positions.get(message.channel);
     if (!position) return { kind: "deliver" };
     if (position.retired.includes(message.epoch)) return { kind: "duplicate" };
     const expected = position.epoch === message.epoch ? position.offset : 0;
-    if (position.epoch === message.epoch && message.offset <= expected) return { kind: "duplicate" };
+    if (position.epoch === message.epoch && message.offset <= expected) {
+      const seen = position.recent.find((r) => r.offset === message.offset);
+      return seen && seen.entryId !== "" && entryId !== "" && seen.entryId !== entryId ? { kind: "reused" } : { kind: "duplicate" };
+    }
     if (message.offset > expected + 1) return { kind: "gap", since: { epoch: message.epoch, offset: expected } };
     return { kind: "deliver" };
   }
 
   /** Records a delivered message (one `judge` called deliverable, or one read from history). */
-  advance(message: Message): void {
+  advance(message: Message, entryId = ""): void {
     this.moveTo(message.channel, { epoch: message.epoch, offset: message.offset });
+    const recent = this.positions.get(message.channel)!.recent;
+    recent.push({ offset: message.offset, entryId });
+    if (recent.length > RECENT_ENTRIES_KEPT) recent.shift();
   }
 
   /** Moves the channel to `head` unless it is already further in that epoch. */
@@ -51,11 +67,13 @@ export class DeliveredPositions {
   moveTo(channel: string, head: StreamPosition): void {
     const position = this.positions.get(channel);
     const retired = position ? position.retired : [];
-    if (position && position.epoch !== head.epoch) {
+    const changed = position !== undefined && position.epoch !== head.epoch;
+    if (changed) {
       retired.unshift(position.epoch);
       retired.length = Math.min(retired.length, RETIRED_EPOCHS_KEPT);
     }
-    this.positions.set(channel, { epoch: head.epoch, offset: head.offset, retired, touchedAt: this.now() });
+    const recent = position && !changed ? position.recent : [];
+    this.positions.set(channel, { epoch: head.epoch, offset: head.offset, retired, recent, touchedAt: this.now() });
   }
 
   entries(): Array<[string, StreamPosition]> {

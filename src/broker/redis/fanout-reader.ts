@@ -18,6 +18,8 @@ export interface FanoutReaderOptions {
   masterCheck?: MasterCheck;
   fillGap(channel: string, since: StreamPosition): Promise<HistoryResult>;
   deliver(messages: Message[]): void;
+  /** A delivered offset came back with another message: the channel's history diverged. */
+  onReusedOffset(message: Message): Promise<void>;
   onProbe(nonce: string): void;
   /** Seconds between the broker accepting the newest message of a read and its delivery here. */
   onLag(seconds: number): void;
@@ -121,14 +123,20 @@ export class FanoutReader {
       }
       const message = decoded.message;
       newestTs = message.ts;
-      const verdict = positions.judge(message);
+      const verdict = positions.judge(message, entry[0]);
       if (verdict.kind === "duplicate") continue;
+      if (verdict.kind === "reused") {
+        if (batch.length > 0) deliver(batch);
+        batch = [];
+        await this.options.onReusedOffset(message);
+        continue;
+      }
       if (verdict.kind === "gap") {
         if (batch.length > 0) deliver(batch);
         batch = await this.fill(message.channel, verdict.since);
         if (positions.judge(message).kind === "duplicate") continue;
       }
-      positions.advance(message);
+      positions.advance(message, entry[0]);
       batch.push(message);
     }
     if (batch.length > 0) deliver(batch);

@@ -90,6 +90,7 @@ export class RedisBroker implements Broker {
       ...(options.masterCheck ? { masterCheck: options.masterCheck } : {}),
       fillGap: (channel, since) => this.history(channel, since),
       deliver: (messages) => this.handler(messages),
+      onReusedOffset: (message) => this.diverged(message),
       onProbe: (nonce) => this.probes.get(nonce)?.(),
       onLag: (seconds) => options.observer?.fanoutLag(seconds),
       logger: logger.child({ module: "fanout" }),
@@ -215,18 +216,37 @@ export class RedisBroker implements Broker {
           const channel = String(changed[j]);
           if (reset.has(channel)) continue;
           reset.add(channel);
-          // Subscribers learn now, and take the new epoch's messages from its first offset.
-          const head = { epoch: String(changed[j + 1]), offset: 0 };
-          logger.warn({ channel, epoch: head.epoch, headOffset: Number(changed[j + 2]) }, "channel history lost in Redis; subscribers resync to a new epoch");
-          this.positions.moveTo(channel, head);
-          this.acknowledged.moveTo(channel, head);
-          this.resetHandler(channel, head);
+          this.historyLost(channel, String(changed[j + 1]), Number(changed[j + 2]));
         }
       }
       this.openGate?.();
     } catch (err) {
       // The connection dropped again: the next 'ready' reconciles.
       logger.warn({ err: (err as Error).message }, "could not check channel heads against the master; publishing waits");
+    }
+  }
+
+  /** Subscribers learn now, and take the new epoch's messages from its first offset. */
+  private historyLost(channel: string, epoch: string, headOffset: number): void {
+    const head = { epoch, offset: 0 };
+    this.options.logger.warn({ channel, epoch, headOffset }, "channel history lost in Redis; subscribers resync to a new epoch");
+    this.positions.moveTo(channel, head);
+    this.acknowledged.moveTo(channel, head);
+    this.resetHandler(channel, head);
+  }
+
+  /** The fan-out handed this worker a delivered offset again, with another message. */
+  private async diverged(message: Message): Promise<void> {
+    const { keyPrefix, metaTtlMs, timeoutMs, logger } = this.options;
+    try {
+      const [epoch, offset] = await this.withRetries(
+        "diverged",
+        async () => (await this.run("pusherDiverged", [keyPrefix, message.channel, message.epoch, mintEpoch(), metaTtlMs])) as [string, number],
+        Date.now() + timeoutMs,
+      );
+      this.historyLost(message.channel, epoch, Number(offset));
+    } catch (err) {
+      logger.error({ err: (err as Error).message, channel: message.channel }, "could not start a new epoch for a channel whose history diverged");
     }
   }
 

@@ -55,10 +55,11 @@ for r = 1, tonumber(ARGV[7]) do
       local mk, epoch, offset = head(prefix, channel, fresh)
       offset = offset + 1
       local hk = prefix .. 'h:' .. channel
-      redis.call('HSET', mk, 'o', offset)
-      redis.call('PEXPIRE', mk, meta_ttl)
+      -- First the write that can fail (an ID not above the stream's): scripts are not rolled back.
       redis.call('XADD', hk, 'MAXLEN', size, offset .. '-0', 'v', event, 'd', data, 't', ts)
       redis.call('PEXPIRE', hk, history_ttl)
+      redis.call('HSET', mk, 'o', offset)
+      redis.call('PEXPIRE', mk, meta_ttl)
       redis.call('XADD', fanout, 'MAXLEN', '~', fanout_len, '*', 'c', channel, 'v', event, 'd', data, 'e', epoch, 'o', offset, 't', ts)
       parts[c] = cjson.encode(channel) .. ':[' .. cjson.encode(epoch) .. ',' .. offset .. ']'
     end
@@ -115,7 +116,24 @@ end
 return changed
 `;
 
-const SCRIPTS = { pusherPublish: PUBLISH, pusherHistory: HISTORY, pusherReconcile: RECONCILE } as const;
+/**
+ * A worker was handed a delivered offset again with another message (the master that held the
+ * first one was lost): the channel starts a new epoch unless another worker already did.
+ * ARGV: prefix, channel, divergedEpoch, freshEpoch, metaTtlMs. Returns the head [epoch, offset].
+ */
+const DIVERGED = `${PRELUDE}
+local prefix, channel, diverged = ARGV[1], ARGV[2], ARGV[3]
+local mk, epoch, offset = head(prefix, channel, ARGV[4])
+if epoch == diverged then
+  redis.call('HSET', mk, 'e', ARGV[4], 'o', 0)
+  redis.call('DEL', prefix .. 'h:' .. channel)
+  epoch, offset = ARGV[4], 0
+end
+redis.call('PEXPIRE', mk, ARGV[5])
+return { epoch, offset }
+`;
+
+const SCRIPTS = { pusherPublish: PUBLISH, pusherHistory: HISTORY, pusherReconcile: RECONCILE, pusherDiverged: DIVERGED } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 export type ScriptRunner = (name: ScriptName, args: (string | number)[]) => Promise<unknown>;
 
