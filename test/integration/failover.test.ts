@@ -13,7 +13,13 @@ import { startBalancer } from "../helpers/tcp-balancer.js";
  */
 
 async function twoHosts(t: TestContext, topology: SentinelTopology): Promise<PusherHost[]> {
-  const env = { PUSHER_REDIS_MODE: "sentinel", PUSHER_REDIS_SENTINELS: topology.sentinelList, PUSHER_REDIS_NAME: topology.name };
+  const env = {
+    PUSHER_REDIS_MODE: "sentinel",
+    PUSHER_REDIS_SENTINELS: topology.sentinelList,
+    PUSHER_REDIS_NAME: topology.name,
+    // Above the slowest failover the topology below allows (a split vote retried once).
+    PUSHER_PUBLISH_TIMEOUT_MS: "15000",
+  };
   return Promise.all([startPusher(t, { workers: 1, env }), startPusher(t, { workers: 1, env })]);
 }
 
@@ -24,11 +30,17 @@ async function subscribers(t: TestContext, urls: string[], channel: string): Pro
 }
 
 /**
+ * Sentinels that split their vote retry the election only after twice failover-timeout (seen
+ * here: a 24 s failover with Sentinel's 10 s); 3 s keeps even that case within the publish timeout.
+ */
+const topologyOptions = { failoverTimeoutMs: 3000 };
+
+/**
  * Publishes for a while, injects `fault` on the master, and checks delivery once publishing
  * resumed. What `fault` returns runs once Sentinel has switched masters.
  */
 async function masterFault(t: TestContext, fault: (topology: SentinelTopology) => Promise<(() => void) | void>): Promise<void> {
-  const topology = await startSentinelTopology(t);
+  const topology = await startSentinelTopology(t, topologyOptions);
   const [a, b] = await twoHosts(t, topology);
   const channel = `failover-${randomUUID().slice(0, 8)}`;
   const recorders = await subscribers(t, [a!.url, a!.url, b!.url, b!.url], channel);
@@ -65,7 +77,7 @@ test("a hung master (SIGSTOP) is left behind through the failover detector", asy
 });
 
 test("a host dies: its clients reconnect to the other host and recover every message", async (t) => {
-  const topology = await startSentinelTopology(t);
+  const topology = await startSentinelTopology(t, topologyOptions);
   const [a, b] = await twoHosts(t, topology);
   const balancer = await startBalancer(t, [a!.port, b!.port]);
   const channel = `hostdeath-${randomUUID().slice(0, 8)}`;
