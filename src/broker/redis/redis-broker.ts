@@ -41,6 +41,7 @@ export interface RedisBrokerObserver {
 }
 
 const RECONCILE_CHUNK = 500;
+const RECONCILE_RETRY_MS = 1000;
 const RETRY_PAUSE_MS = 50;
 const WAIT_STEP_MS = 250;
 /** Internal publish ids only need to outlive a publish's own retries. */
@@ -221,8 +222,10 @@ export class RedisBroker implements Broker {
       }
       this.openGate?.();
     } catch (err) {
-      // The connection dropped again: the next 'ready' reconciles.
       logger.warn({ err: (err as Error).message }, "could not check channel heads against the master; publishing waits");
+      // A dropped connection reconciles at its next 'ready'; anything else (a busy or out-of-memory
+      // master) is tried again here, or publishing would stay closed on a live connection.
+      if (commands.status === "ready" && !this.closed) setTimeout(() => void this.reconcile(), RECONCILE_RETRY_MS).unref();
     }
   }
 
