@@ -20,7 +20,8 @@ export interface RedisIngressOptions {
 
 type Entry = [id: string, fields: string[]];
 
-export const INGRESS_GROUP = "pusher";
+/** The consumer group every worker reads the ingress in (docs/publishing.md names it). */
+const INGRESS_GROUP = "pusher";
 const READ_COUNT = 100;
 /** How long one XREADGROUP waits; the ingress socket timeout must exceed it. */
 export const INGRESS_BLOCK_MS = 1000;
