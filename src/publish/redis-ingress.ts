@@ -65,9 +65,8 @@ export class RedisIngress {
     while (!this.closed) {
       try {
         if (!(await this.ready.wait())) return;
-        // From the stream's start, so entries written before any pusher ran are published too.
-        if (!groupExists) groupExists = await this.loss.guard(client.call("XGROUP", "CREATE", this.stream, INGRESS_GROUP, "0", "MKSTREAM")).then(() => true, (err: Error) => /BUSYGROUP/.test(err.message));
-        if (!groupExists) continue;
+        if (!groupExists) await this.createGroup();
+        groupExists = true;
         await this.claimAbandoned();
         const reply = await this.loss.guard(client.xreadgroup("GROUP", INGRESS_GROUP, this.consumer, "COUNT", READ_COUNT, "BLOCK", INGRESS_BLOCK_MS, "STREAMS", this.stream, ">"));
         const entries = (reply as [string, Entry[]][] | null)?.[0]?.[1] ?? [];
@@ -77,6 +76,15 @@ export class RedisIngress {
         logger.warn({ err: (err as Error).message }, "ingress read interrupted; retrying");
         await new Promise((resolve) => setTimeout(resolve, INGRESS_BLOCK_MS / 10));
       }
+    }
+  }
+
+  /** From the stream's start, so entries written before any pusher ran are published too. */
+  private async createGroup(): Promise<void> {
+    try {
+      await this.loss.guard(this.options.client.call("XGROUP", "CREATE", this.stream, INGRESS_GROUP, "0", "MKSTREAM"));
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
     }
   }
 

@@ -68,6 +68,12 @@ export function createRedisClient(settings: RedisSettings, role: string, logger:
   return client;
 }
 
+/** "host:port" of the server the client's socket reached, if it is connected. */
+export function serverAddress(client: Redis): string | undefined {
+  const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+  return stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
+}
+
 const released = new WeakSet<Redis>();
 
 /** Closes a client for good (disconnect, not quit: ioredis#1362); only this stops it restarting. */

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { Redis } from "ioredis";
 import type { Logger } from "../ops/logger.js";
-import { parseAddress, type RedisSettings } from "./connections.js";
+import { parseAddress, serverAddress, type RedisSettings } from "./connections.js";
 import { masterView, withAdmin, type MasterView } from "./sentinel-commands.js";
 
 /**
@@ -20,13 +20,13 @@ export type MasterCheck = (client: Redis) => Promise<string | undefined>;
  */
 export function newestSentinelViewCheck(settings: RedisSettings): MasterCheck {
   return async (client) => {
-    const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-    if (!stream?.remoteAddress) return undefined;
+    const connected = serverAddress(client);
+    if (connected === undefined) return undefined;
     const views = await Promise.all(
       settings.sentinels.map((sentinel) => withAdmin(sentinel, settings.sentinelPassword, (c) => masterView(c, settings.name)).catch(() => null)),
     );
     const newest = newestView(views.filter((v): v is MasterView => v !== null));
-    return !newest || sameServer(newest.address, stream.remoteAddress, stream.remotePort ?? 0) ? undefined : newest.address;
+    return !newest || sameServer(newest.address, connected) ? undefined : newest.address;
   };
 }
 
@@ -42,20 +42,24 @@ function newestView(views: MasterView[]): MasterView | undefined {
 }
 
 /** Sentinel may announce a hostname where the socket shows an IP: then only the port can be compared. */
-function sameServer(announced: string, ip: string, port: number): boolean {
-  const { host, port: announcedPort } = parseAddress(announced);
-  return announcedPort === port && (isIP(host) === 0 || host === ip.replace(/^::ffff:/, ""));
+function sameServer(announced: string, connected: string): boolean {
+  const sentinel = parseAddress(announced);
+  const socket = parseAddress(connected);
+  return sentinel.port === socket.port && (isIP(sentinel.host) === 0 || sentinel.host === socket.host.replace(/^::ffff:/, ""));
 }
 
 /**
- * Drops a connection to a stale master; ioredis reconnects through Sentinel. Resolves once the
- * connection has closed: a second disconnect while ioredis is reconnecting would abort that
- * reconnect and leave the client connecting for ever.
+ * True when `client` reached the master (or there is no check, outside sentinel mode). Otherwise
+ * drops the connection, so ioredis reconnects through Sentinel, and resolves false once it has
+ * closed: a second disconnect while ioredis is reconnecting would abort that reconnect and leave
+ * the client connecting for ever.
  */
-export async function reconnectElsewhere(client: Redis, master: string, logger: Logger): Promise<void> {
-  const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-  logger.warn({ connected: `${stream?.remoteAddress}:${stream?.remotePort}`, master }, "connected to a server the sentinels no longer call master; reconnecting");
+export async function onTheMaster(client: Redis, check: MasterCheck | undefined, logger: Logger): Promise<boolean> {
+  const master = await check?.(client);
+  if (master === undefined) return true;
+  logger.warn({ connected: serverAddress(client), master }, "connected to a server the sentinels no longer call master; reconnecting");
   const closed = new Promise((resolve) => client.once("close", resolve));
   client.disconnect(true);
   await closed;
+  return false;
 }

@@ -3,15 +3,7 @@ import type { TestContext } from "node:test";
 import { PusherClient, type ResyncEvent, type Subscription } from "../../src/client/index.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { DEV_API_KEY } from "./pusher.js";
-
-/** Rejects after `ms` with `what`, so a missing event fails the test with a reason instead of hanging. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from "./with-timeout.js";
 
 export interface Ack {
   seq: number;

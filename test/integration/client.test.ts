@@ -12,6 +12,7 @@ import { PusherClient, type ConnectionState, type PusherClientOptions, type Resy
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { publish } from "../helpers/clients.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";
+import { withTimeout } from "../helpers/with-timeout.js";
 
 /** The client helper against real servers: delivery, recovery across crashes and restarts, polling, the bundle. */
 
@@ -19,15 +20,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 
 function newChannel(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
-/** Rejects after `ms` with `what`, so a missing event fails the test with a reason instead of hanging. */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Collects what a subscription delivers and wakes waiters when a count is reached. */

@@ -3,11 +3,11 @@ import { randomUUID } from "node:crypto";
 import { test, type TestContext } from "node:test";
 import { Redis } from "ioredis";
 import type { ResyncNotice } from "../../src/protocol/events.js";
-import { connectSocket, messageLog, publish, subscribe, type TestSocket } from "../helpers/clients.js";
+import { connectSocket, messageLog, publish, subscribe } from "../helpers/clients.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
 import { retryUntil } from "../../src/redis/retry-until.js";
-import { withTimeout } from "../helpers/steady-traffic.js";
+import { withTimeout } from "../helpers/with-timeout.js";
 
 /** The Redis backend (standalone) end to end: across hosts, lost history, a hung Redis, metrics. */
 
@@ -25,10 +25,17 @@ function admin(t: TestContext, redis: RedisNode): Redis {
   return client;
 }
 
-function resyncs(socket: TestSocket): ResyncNotice[] {
-  const seen: ResyncNotice[] = [];
-  socket.on("resync", (notice) => seen.push(notice));
-  return seen;
+/** One Redis, one host, and a socket subscribed to a fresh channel that records messages and resyncs. */
+async function subscribedOnOneHost(t: TestContext, prefix: string) {
+  const redis = await startRedis(t);
+  const [host] = await hostsOn(t, redis, 1);
+  const ch = channel(prefix);
+  const socket = await connectSocket(t, host!.url);
+  const log = messageLog(socket, ch);
+  const notices: ResyncNotice[] = [];
+  socket.on("resync", (notice) => notices.push(notice));
+  await subscribe(socket, ch);
+  return { redis, url: host!.url, ch, socket, log, notices };
 }
 
 async function publishOk(url: string, ch: string, data: unknown) {
@@ -57,34 +64,22 @@ test("a message published on one host reaches the other, and recovery works from
 });
 
 test("Redis restarted empty: subscribers are told, and old positions are not recoverable", async (t) => {
-  const redis = await startRedis(t);
-  const [a] = await hostsOn(t, redis, 1);
-  const ch = channel("emptied");
-  const socket = await connectSocket(t, a!.url);
-  const log = messageLog(socket, ch);
-  const notices = resyncs(socket);
-  await subscribe(socket, ch);
-  const before = await publishOk(a!.url, ch, "before");
+  const { redis, url, ch, log, notices } = await subscribedOnOneHost(t, "emptied");
+  const before = await publishOk(url, ch, "before");
   await admin(t, redis).flushall();
-  const after = await publishOk(a!.url, ch, "after");
+  const after = await publishOk(url, ch, "after");
   assert.notEqual(after.epoch, before.epoch, "a channel created again takes a new epoch");
   assert.equal(after.offset, 1);
   await log.waitFor(2);
   assert.deepEqual(notices.map((n) => [n.reason, n.epoch]), [["epoch_changed", after.epoch]]);
-  const late = await connectSocket(t, a!.url);
+  const late = await connectSocket(t, url);
   const ack = await subscribe(late, ch, { since: before });
   assert.deepEqual([ack.ok, ack.ok && ack.recovered], [true, false]);
 });
 
 test("a master that lost acknowledged writes: subscribers resync at once, offsets are never reused", async (t) => {
-  const redis = await startRedis(t);
-  const [a] = await hostsOn(t, redis, 1);
-  const ch = channel("lost");
-  const socket = await connectSocket(t, a!.url);
-  const log = messageLog(socket, ch);
-  const notices = resyncs(socket);
-  await subscribe(socket, ch);
-  for (let i = 1; i <= 5; i++) await publishOk(a!.url, ch, i);
+  const { redis, url, ch, socket, log, notices } = await subscribedOnOneHost(t, "lost");
+  for (let i = 1; i <= 5; i++) await publishOk(url, ch, i);
   await log.waitFor(5);
   // What a promoted replica that missed the last writes looks like: the head is behind what was
   // delivered. The reconnect is what a failover does to every client.
@@ -94,7 +89,7 @@ test("a master that lost acknowledged writes: subscribers resync at once, offset
   const notice = await withTimeout(new Promise<ResyncNotice>((resolve) => socket.once("resync", resolve)), 10_000, "a resync notice");
   assert.deepEqual([notice.reason, notice.offset], ["epoch_changed", 0]);
   assert.equal(notices.length, 1);
-  const next = await publishOk(a!.url, ch, 6);
+  const next = await publishOk(url, ch, 6);
   assert.notEqual(next.epoch, log.messages[0]!.epoch);
   assert.equal(next.offset, 1);
   const sixth = (await log.waitFor(6))[5]!;

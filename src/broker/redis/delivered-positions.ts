@@ -66,14 +66,19 @@ export class DeliveredPositions {
   /** Puts the channel at `head`, retiring its previous epoch when that changes. */
   moveTo(channel: string, head: StreamPosition): void {
     const position = this.positions.get(channel);
-    const retired = position ? position.retired : [];
-    const changed = position !== undefined && position.epoch !== head.epoch;
-    if (changed) {
-      retired.unshift(position.epoch);
-      retired.length = Math.min(retired.length, RETIRED_EPOCHS_KEPT);
+    if (!position) {
+      this.positions.set(channel, { epoch: head.epoch, offset: head.offset, retired: [], recent: [], touchedAt: this.now() });
+      return;
     }
-    const recent = position && !changed ? position.recent : [];
-    this.positions.set(channel, { epoch: head.epoch, offset: head.offset, retired, recent, touchedAt: this.now() });
+    // Updated in place: this runs for every message a worker delivers.
+    if (position.epoch !== head.epoch) {
+      position.retired.unshift(position.epoch);
+      position.retired.length = Math.min(position.retired.length, RETIRED_EPOCHS_KEPT);
+      position.recent = [];
+      position.epoch = head.epoch;
+    }
+    position.offset = head.offset;
+    position.touchedAt = this.now();
   }
 
   entries(): Array<[string, StreamPosition]> {
@@ -84,9 +89,5 @@ export class DeliveredPositions {
   sweep(maxIdleMs: number): void {
     const cutoff = this.now() - maxIdleMs;
     for (const [channel, position] of this.positions) if (position.touchedAt < cutoff) this.positions.delete(channel);
-  }
-
-  get size(): number {
-    return this.positions.size;
   }
 }

@@ -1,14 +1,15 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { ClientReady } from "../../redis/client-ready.js";
 import { ConnectionLoss } from "../../redis/connection-loss.js";
-import { reconnectElsewhere, type MasterCheck } from "../../redis/master-check.js";
+import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
 import type { Logger } from "../../ops/logger.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
 import type { HistoryResult } from "../broker.js";
 import type { DeliveredPositions } from "./delivered-positions.js";
 import { decodeFanoutEntry, type StreamEntry } from "./fanout-entries.js";
 import { compareStreamIds } from "./stream-ids.js";
-import { releaseRedisClient } from "../../redis/connections.js";
+import { releaseRedisClient, serverAddress } from "../../redis/connections.js";
 
 export interface FanoutReaderOptions {
   /** A connection of its own: XREAD BLOCK holds it. */
@@ -29,6 +30,7 @@ export interface FanoutReaderOptions {
 /** How long one XREAD waits for entries; the reader's socket timeout must exceed it. */
 export const FANOUT_BLOCK_MS = 1000;
 const READ_COUNT = 1000;
+const RETRY_PAUSE_MS = 100;
 
 /**
  * Reads the fan-out stream from this worker's last position, for ever: after a reconnect (a
@@ -71,6 +73,8 @@ export class FanoutReader {
       } catch (err) {
         if (this.closed) return;
         logger.warn({ err: (err as Error).message }, "fan-out read interrupted; resuming after reconnect");
+        // An error that is not a lost connection (a key of the wrong type) would otherwise repeat at once.
+        await delay(RETRY_PAUSE_MS);
         await this.resume();
         continue;
       }
@@ -94,14 +98,9 @@ export class FanoutReader {
       try {
         if (!(await this.ready.wait())) return;
         const { client, masterCheck, logger } = this.options;
-        const elsewhere = await masterCheck?.(client);
-        if (elsewhere !== undefined) {
-          await reconnectElsewhere(client, elsewhere, logger);
-          continue;
-        }
+        if (!(await onTheMaster(client, masterCheck, logger))) continue;
         this.lastId = choose(await this.streamEnd());
-        const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-        logger.info({ from: this.lastId, master: `${stream?.remoteAddress}:${stream?.remotePort}` }, "fan-out reader positioned");
+        logger.info({ from: this.lastId, master: serverAddress(client) }, "fan-out reader positioned");
         return;
       } catch {
         // Lost the connection again while looking: wait for the next one.
@@ -112,6 +111,10 @@ export class FanoutReader {
   private async handle(entries: StreamEntry[]): Promise<void> {
     const { positions, deliver } = this.options;
     let batch: Message[] = [];
+    const flush = (): void => {
+      if (batch.length > 0) deliver(batch);
+      batch = [];
+    };
     let newestTs = 0;
     for (const entry of entries) {
       this.lastId = entry[0];
@@ -126,20 +129,19 @@ export class FanoutReader {
       const verdict = positions.judge(message, entry[0]);
       if (verdict.kind === "duplicate") continue;
       if (verdict.kind === "reused") {
-        if (batch.length > 0) deliver(batch);
-        batch = [];
+        flush();
         await this.options.onReusedOffset(message);
         continue;
       }
       if (verdict.kind === "gap") {
-        if (batch.length > 0) deliver(batch);
+        flush();
         batch = await this.fill(message.channel, verdict.since);
         if (positions.judge(message).kind === "duplicate") continue;
       }
       positions.advance(message, entry[0]);
       batch.push(message);
     }
-    if (batch.length > 0) deliver(batch);
+    flush();
     if (newestTs > 0) this.options.onLag(Math.max(0, Date.now() - newestTs) / 1000);
   }
 

@@ -5,14 +5,14 @@ import { PusherError } from "../../protocol/errors.js";
 import type { Message, PublishOffsets, StreamPosition } from "../../protocol/messages.js";
 import { ClientReady } from "../../redis/client-ready.js";
 import { ConnectionLoss } from "../../redis/connection-loss.js";
-import { reconnectElsewhere, type MasterCheck } from "../../redis/master-check.js";
+import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { mintEpoch } from "../epoch.js";
 import { DeliveredPositions } from "./delivered-positions.js";
 import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
 import { FanoutReader } from "./fanout-reader.js";
 import { defineScripts, type ScriptRunner } from "./scripts.js";
-import { releaseRedisClient } from "../../redis/connections.js";
+import { releaseRedisClient, serverAddress } from "../../redis/connections.js";
 
 export interface RedisBrokerOptions {
   /** Publishes, history reads, probes. */
@@ -201,10 +201,9 @@ export class RedisBroker implements Broker {
   private async reconcile(): Promise<void> {
     const { keyPrefix, metaTtlMs, logger, observer, commands, masterCheck } = this.options;
     try {
-      const elsewhere = await masterCheck?.(commands);
-      if (elsewhere !== undefined) return reconnectElsewhere(commands, elsewhere, logger);
-      const stream = commands.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-      if (stream?.remoteAddress) observer?.master(`${stream.remoteAddress}:${stream.remotePort}`);
+      if (!(await onTheMaster(commands, masterCheck, logger))) return;
+      const master = serverAddress(commands);
+      if (master !== undefined) observer?.master(master);
       // Acknowledged heads count as much as delivered ones: a write acknowledged by the old master
       // and lost before any reader saw it would otherwise vanish without a resync.
       const entries = [...this.positions.entries(), ...this.acknowledged.entries()];
