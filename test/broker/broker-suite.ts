@@ -105,6 +105,14 @@ export function brokerSuite(name: string, options: SuiteOptions, create: () => P
       assert.deepEqual(messages.map((m) => [m.offset, m.data]), [[1, "x"], [2, "y"]]);
     });
 
+    withFixture("a publish id is scoped to its channels: the same id on another channel is another message", async ({ brokers: [a, b] }) => {
+      const received = collect(b!, 2);
+      assert.equal((await one(a!, "scoped-1", "x", "req-1")).offset, 1);
+      assert.equal((await one(a!, "scoped-2", "y", "req-1"))?.offset, 1, "answered for the channel it was sent to");
+      const messages = await received;
+      assert.deepEqual(messages.map((m) => [m.channel, m.offset, m.data]), [["scoped-1", 1, "x"], ["scoped-2", 1, "y"]]);
+    });
+
     withFixture("one publish to several channels takes an offset in each", async ({ brokers: [a] }) => {
       const [outcome] = await a!.publish([{ channels: ["m1", "m2"], event: "e", data: 1 }]);
       assert.ok(outcome?.ok);

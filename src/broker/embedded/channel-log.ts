@@ -1,5 +1,6 @@
 import type { Message, PublishOffsets, StreamPosition } from "../../protocol/messages.js";
 import type { HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
+import { dedupKey } from "../dedup-key.js";
 import { mintEpoch } from "../epoch.js";
 import { RingBuffer } from "./ring-buffer.js";
 
@@ -38,7 +39,8 @@ export class ChannelLog {
     const outcomes: PublishOutcome[] = [];
     const messages: Message[] = [];
     for (const request of requests) {
-      const seen = request.id === undefined ? undefined : this.seenIds.get(request.id);
+      const key = request.id === undefined ? undefined : dedupKey({ ...request, id: request.id });
+      const seen = key === undefined ? undefined : this.seenIds.get(key);
       if (seen && seen.expiresAt > now) {
         outcomes.push({ ok: true, offsets: seen.offsets });
         continue;
@@ -52,7 +54,7 @@ export class ChannelLog {
         offsets[channel] = { epoch: state.epoch, offset: state.offset };
         messages.push(message);
       }
-      if (request.id !== undefined) this.seenIds.set(request.id, { offsets, expiresAt: now + this.options.dedupWindowMs });
+      if (key !== undefined) this.seenIds.set(key, { offsets, expiresAt: now + this.options.dedupWindowMs });
       outcomes.push({ ok: true, offsets });
     }
     return { outcomes, messages };

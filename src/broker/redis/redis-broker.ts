@@ -7,6 +7,7 @@ import { ClientReady } from "../../redis/client-ready.js";
 import { ConnectionLoss } from "../../redis/connection-loss.js";
 import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
+import { dedupKey } from "../dedup-key.js";
 import { mintEpoch } from "../epoch.js";
 import { DeliveredPositions } from "./delivered-positions.js";
 import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
@@ -115,7 +116,7 @@ export class RedisBroker implements Broker {
     for (const request of requests) {
       // Every publish carries an id, so a script that ran on a master that died before answering
       // is not run twice when it is retried on the next one.
-      const id = request.id === undefined ? `${keyPrefix}id:i:${randomUUID()}` : `${keyPrefix}id:u:${request.id}`;
+      const id = request.id === undefined ? `${keyPrefix}id:i:${randomUUID()}` : `${keyPrefix}id:u:${dedupKey({ ...request, id: request.id })}`;
       args.push(id, request.id === undefined ? internalTtl : dedupWindowMs, request.event, JSON.stringify(request.data ?? null), request.channels.length, ...request.channels);
     }
     const deadline = Date.now() + timeoutMs;
