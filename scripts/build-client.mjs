@@ -6,15 +6,24 @@
  * Both minified with source maps. It bundles from the TypeScript sources (esbuild strips types and
  * maps the `.js` import specifiers to `.ts`), so it works from a clean checkout without tsc.
  *
+ * Unless --outdir is given, it also builds the console page (docs/console.md) into dist/console/:
+ * index.html and console.css copied, console.js bundled from src/console/page/ after a type check
+ * against that folder's own tsconfig (DOM types; the root project leaves the folder out).
+ *
  * Usage: node scripts/build-client.mjs [--outdir <dir>]   (default dist/client)
  */
 import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const flag = process.argv.indexOf("--outdir");
-const outdir = flag >= 0 && process.argv[flag + 1] ? path.resolve(process.argv[flag + 1]) : path.join(root, "dist/client");
+const clientOnly = flag >= 0 && process.argv[flag + 1] !== undefined;
+const outdir = clientOnly ? path.resolve(process.argv[flag + 1]) : path.join(root, "dist/client");
+const pageSrc = path.join(root, "src/console/page");
+const pageOut = path.join(root, "dist/console");
 
 const common = {
   bundle: true,
@@ -44,3 +53,13 @@ await Promise.all([
   }),
 ]);
 console.log(`client bundles written to ${path.relative(process.cwd(), outdir) || "."}`);
+
+if (!clientOnly) {
+  execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", pageSrc], { stdio: "inherit" });
+  await mkdir(pageOut, { recursive: true });
+  await Promise.all([
+    build({ ...common, entryPoints: [path.join(pageSrc, "main.ts")], format: "iife", outfile: path.join(pageOut, "console.js") }),
+    ...["index.html", "console.css"].map((file) => copyFile(path.join(pageSrc, file), path.join(pageOut, file))),
+  ]);
+  console.log(`console page written to ${path.relative(process.cwd(), pageOut)}`);
+}

@@ -167,6 +167,14 @@ export const schema = {
     drainRate: { doc: "Sockets each worker disconnects per second while draining", format: "nat", default: 1000, env: "PUSHER_DRAIN_RATE" },
     deadlineMs: { doc: "Drain deadline after SIGTERM; keep pm2 kill_timeout and systemd TimeoutStopSec above it", format: "nat", default: 10000, env: "PUSHER_SHUTDOWN_DEADLINE_MS" },
   },
+  console: {
+    enabled: {
+      doc: "Serve the web console at /console (watch channels, publish test messages): auto = on unless NODE_ENV=production; the publish form still needs an API key",
+      format: ["auto", "on", "off"],
+      default: "auto",
+      env: "PUSHER_CONSOLE",
+    },
+  },
   log: {
     level: { doc: "Log level", format: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", env: "PUSHER_LOG_LEVEL" },
     format: { doc: "json, pretty, or auto (pretty on a terminal outside production)", format: ["auto", "json", "pretty"], default: "auto", env: "PUSHER_LOG_FORMAT" },

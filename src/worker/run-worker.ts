@@ -4,6 +4,7 @@ import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
 import { handleSubscriptions } from "../channels/subscription-handlers.js";
 import type { PusherConfig } from "../config/schema.js";
+import { consoleRoutes } from "../console/console-routes.js";
 import { createRouter } from "../http/router.js";
 import { isPrimaryToWorker } from "../ipc/control.js";
 import { PendingRequests } from "../ipc/pending-requests.js";
@@ -55,6 +56,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   const router = createRouter({
     "/v1/publish": { POST: publishApi.publish },
     "/v1/batch": { POST: publishApi.batch },
+    ...consoleRoutes(config.console, process.env.NODE_ENV),
     ...healthRoutes({
       broker,
       isDraining: () => draining,
