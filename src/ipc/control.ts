@@ -2,14 +2,23 @@
 export type WorkerToPrimary =
   | { t: "worker:ready" }
   | { t: "worker:pong" }
+  | { t: "worker:stats"; stats: WorkerStats }
   | { t: "metrics:collect"; id: number };
+
+/** What each worker reports every few seconds, for `pm2 monit` (pm2 itself sees only the primary). */
+export interface WorkerStats {
+  connections: number;
+  rssBytes: number;
+  /** The event loop's worst delay over the last report interval (p99), in milliseconds. */
+  loopLagMs: number;
+}
 
 export type PrimaryToWorker =
   | { t: "metrics:text"; id: number; text: string }
   | { t: "worker:drain" }
   | { t: "worker:ping" };
 
-const WORKER_TO_PRIMARY = new Set(["worker:ready", "worker:pong", "metrics:collect"]);
+const WORKER_TO_PRIMARY = new Set(["worker:ready", "worker:pong", "worker:stats", "metrics:collect"]);
 const PRIMARY_TO_WORKER = new Set(["metrics:text", "worker:drain", "worker:ping"]);
 
 const typed = (m: unknown, types: Set<string>): boolean =>

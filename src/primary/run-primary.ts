@@ -10,6 +10,8 @@ import { processTransport } from "../broker/transport.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
 import { MetricsService } from "./metrics-service.js";
+import { Pm2Metrics } from "./pm2-metrics.js";
+import { RelayedRequests } from "./relayed-requests.js";
 import { stopReadingBeforeHandoff } from "./sticky-handoff.js";
 import { WorkerPool } from "./worker-pool.js";
 import { WorkerWatchdog } from "./worker-watchdog.js";
@@ -38,9 +40,13 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   const metrics = new MetricsService(logger.child({ module: "metrics" }));
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
   const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
+  const pm2Metrics = new Pm2Metrics(size);
+  const relayedRequests = new RelayedRequests();
   const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
     watchdog.watch(worker, index);
+    pm2Metrics.attach(worker, index);
+    relayedRequests.track(worker);
     const detach = hub?.attach(processTransport(worker));
     worker.once("exit", () => detach?.());
   });
@@ -54,6 +60,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   setupSticky(server, { loadBalancingMethod: "least-connection" });
   // Registered after sticky's own connection listener, so its data listener can be put in front of sticky's.
   stopReadingBeforeHandoff(server);
+  relayedRequests.watch(server);
   server.on("error", (err) => {
     logger.fatal({ err }, "cannot listen");
     process.exit(1);
@@ -74,6 +81,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   pool.on("ready", onReady);
   pool.start();
   watchdog.start();
+  pm2Metrics.publish(logger.child({ module: "pm2" })).catch((err: unknown) => logger.warn({ err }, "per-worker metrics not published to pm2"));
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -14,6 +14,7 @@ export const errorTable = {
   rate_limited: { status: 429, message: "Rate limit exceeded; retry later" },
   unavailable: { status: 503, message: "The message broker is unavailable; retry later" },
   draining: { status: 503, message: "This host is shutting down; reconnect elsewhere" },
+  too_many_connections: { status: 503, message: "This host holds limits.maxConnections connections; reconnect later or elsewhere" },
   internal: { status: 500, message: "Internal error" },
 } as const satisfies Record<string, { status: number; message: string }>;
 

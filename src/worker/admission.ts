@@ -1,37 +1,74 @@
+import { ServerResponse, type IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import type { ExtendedError } from "socket.io";
-import { errorTable, type ErrorCode } from "../protocol/errors.js";
+import { sendError } from "../http/responses.js";
+import { errorTable, PusherError, type ErrorCode } from "../protocol/errors.js";
 import type { PacedRate } from "../ops/rate-limit.js";
-import type { PusherSocket } from "./io-types.js";
+import type { PusherServer, PusherSocket } from "./io-types.js";
 
 export interface AdmissionDeps {
   isDraining(): boolean;
   /** New connections are paced through it; refused only when its queue is full. */
   connectionPacer: PacedRate;
   maxConnections: number;
+  /** Engine.IO connections this worker holds (handshaken, whether or not they joined a namespace). */
   connectionCount(): number;
   onReject(reason: ErrorCode): void;
 }
 
-/** The client sees `connect_error` with `err.data.code` from the error table. */
+/** Seconds a refused client is told to wait; the client helper adds its own jitter. */
+const RETRY_AFTER_SECONDS = 1;
+
+/** The client sees `connect_error` with `err.data.code` from the error table and `retryAfterMs`. */
 function refusal(code: ErrorCode, message: string = errorTable[code].message): ExtendedError {
   const err = new Error(message) as ExtendedError;
-  err.data = { code };
+  err.data = { code, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
   return err;
 }
 
+const unavailable = (code: ErrorCode): string => {
+  const body = JSON.stringify({ error: new PusherError(code).toBody() });
+  return `HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${RETRY_AFTER_SECONDS}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+};
+
 /**
- * Socket.IO middleware that protects a worker from reconnect storms: refuses new connections while
- * draining or above limits.maxConnections, and paces them to limits.connectionRatePerSecond,
- * refusing only beyond limits.connectionQueueSeconds of backlog.
+ * Turns new Engine.IO handshakes (requests without a session id, polling or websocket) away with
+ * HTTP 503 + Retry-After while the worker drains or holds limits.maxConnections. An HTTP status,
+ * not a Socket.IO error, because nginx acts on it: `proxy_next_upstream http_503` hands the
+ * handshake to another host, and a client's own retry lands elsewhere. Sessions already open keep
+ * working.
  */
-export function admission(deps: AdmissionDeps) {
+export function refuseHandshakes(io: PusherServer, deps: AdmissionDeps): void {
+  io.engine.use((req: IncomingMessage, res: ServerResponse | { socket: Duplex }, next: (err?: Error) => void) => {
+    if (new URL(req.url ?? "/", "http://pusher").searchParams.has("sid")) return next();
+    const code: ErrorCode | undefined = deps.isDraining()
+      ? "draining"
+      : deps.maxConnections > 0 && deps.connectionCount() >= deps.maxConnections
+        ? "too_many_connections"
+        : undefined;
+    if (code === undefined) return next();
+    deps.onReject(code);
+    if (res instanceof ServerResponse) {
+      sendError(res, new PusherError(code, undefined, RETRY_AFTER_SECONDS));
+    } else {
+      // A websocket upgrade: engine.io hands middlewares a stand-in response; answer on the raw socket.
+      res.socket.end(unavailable(code));
+    }
+  });
+}
+
+/**
+ * Socket.IO middleware that paces new connections to limits.connectionRatePerSecond, refusing
+ * only beyond limits.connectionQueueSeconds of backlog, so a reconnect storm is spread over
+ * seconds instead of bounced; and refuses connections that arrive once draining has begun.
+ */
+export function paceConnections(deps: AdmissionDeps) {
   return (_socket: PusherSocket, next: (err?: ExtendedError) => void): void => {
     const refuse = (code: ErrorCode, message?: string): void => {
       deps.onReject(code);
       next(refusal(code, message));
     };
     if (deps.isDraining()) return refuse("draining");
-    if (deps.maxConnections > 0 && deps.connectionCount() > deps.maxConnections) return refuse("rate_limited", "this worker is at limits.maxConnections");
     deps.connectionPacer.take().then(
       () => next(),
       (err: Error) => refuse("rate_limited", err.message),

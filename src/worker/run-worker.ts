@@ -12,11 +12,13 @@ import { healthRoutes } from "../ops/health-routes.js";
 import type { Logger } from "../ops/logger.js";
 import { PacedRate, RateLimit } from "../ops/rate-limit.js";
 import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
+import type { ErrorCode } from "../protocol/errors.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createPublishApi } from "../publish/publish-api.js";
-import { admission } from "./admission.js";
-import { drainSockets, refuseHandshakesWhileDraining } from "./drain.js";
+import { paceConnections, refuseHandshakes } from "./admission.js";
+import { drainSockets } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
+import { reportStats } from "./stats-reporter.js";
 import { createSocketServer } from "./socket-server.js";
 
 const READINESS_PROBE_MS = 2000;
@@ -76,16 +78,15 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   broker.onMessages((messages) => feeds.deliver(messages));
   broker.onReset((channel, head) => feeds.reset(channel, head));
 
-  refuseHandshakesWhileDraining(io, () => draining);
-  io.use(
-    admission({
-      isDraining: () => draining,
-      connectionPacer: new PacedRate(config.limits.connectionRatePerSecond, config.limits.connectionQueueSeconds),
-      maxConnections: config.limits.maxConnections,
-      connectionCount: () => io.engine.clientsCount,
-      onReject: (reason) => metrics.rejectedConnections.inc({ reason }),
-    }),
-  );
+  const admission = {
+    isDraining: () => draining,
+    connectionPacer: new PacedRate(config.limits.connectionRatePerSecond, config.limits.connectionQueueSeconds),
+    maxConnections: config.limits.maxConnections,
+    connectionCount: () => io.engine.clientsCount,
+    onReject: (reason: ErrorCode) => metrics.rejectedConnections.inc({ reason }),
+  };
+  refuseHandshakes(io, admission);
+  io.use(paceConnections(admission));
   const stopGuard = guardOutgoingBuffers(io, config.limits.maxQueuedMessagesPerSocket, (socket, queued) => {
     metrics.overloadedSockets.inc();
     logger.warn({ socket: socket.id, queued }, "socket cut off: it does not read its messages");
@@ -100,6 +101,10 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     logger: logger.child({ module: "subscriptions" }),
   };
   io.on("connection", (socket) => handleSubscriptions(socket, subscriptionDeps));
+  reportStats(
+    () => io.engine.clientsCount,
+    (stats) => process.send?.({ t: "worker:stats", stats }),
+  );
 
   const shutdown = async (why: string): Promise<void> => {
     if (draining) return;

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
 import test from "node:test";
 import type { SubscribeAck } from "../../src/protocol/events.js";
 import type { StreamPosition } from "../../src/protocol/messages.js";
 import { connectSocket, messageLog, publish, subscribe } from "../helpers/clients.js";
-import { startPusher } from "../helpers/pusher.js";
+import { DEV_API_KEY, startPusher } from "../helpers/pusher.js";
+import { withTimeout } from "../helpers/with-timeout.js";
 
 test("a subscriber recovers every message across a worker SIGKILL, exactly once and in order", async (t) => {
   const host = await startPusher(t, { workers: 2 });
@@ -41,6 +44,36 @@ test("a subscriber recovers every message across a worker SIGKILL, exactly once 
   assert.ok(acks[0]?.ok && acks[0].recovered === true);
   assert.notEqual(host.workers.get(0), before.get(0), "worker 0 was respawned");
   assert.doesNotThrow(() => process.kill(host.pid, 0), "the primary survived its workers' deaths");
+});
+
+test("a publish held by a worker that is SIGKILLed is answered 503 with Retry-After at once, not left hanging", async (t) => {
+  const host = await startPusher(t, { workers: 1 });
+  // A request with a body stays in the primary, which relays it to the worker; half a body keeps
+  // the worker waiting for the rest.
+  const body = JSON.stringify({ channel: "stranded", event: "e", data: "x".repeat(100) });
+  const client = net.connect(host.port, "127.0.0.1");
+  t.after(() => client.destroy());
+  await once(client, "connect");
+  let answer = "";
+  client.setEncoding("utf8").on("data", (chunk: string) => (answer += chunk));
+  const ended = once(client, "end");
+  const head = `POST /v1/publish HTTP/1.1\r\nHost: pusher\r\nAuthorization: Bearer ${DEV_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  await new Promise<void>((resolve) => client.write(head + body.slice(0, 40), () => resolve()));
+  // A full request answered after it means the primary has read (and relayed) the half request.
+  assert.equal((await fetch(`${host.url}/healthz`)).status, 200);
+
+  const killed = Date.now();
+  const worker = host.workers.get(0)!;
+  process.kill(worker, "SIGKILL");
+  await withTimeout(ended, 5000, "an answer to the stranded publish");
+  assert.match(answer, /^HTTP\/1\.1 503 /);
+  assert.match(answer, /\r\nRetry-After: 1\r\n/i);
+  assert.match(answer, /"code":"unavailable"/);
+  assert.ok(Date.now() - killed < 2000, `answered ${Date.now() - killed} ms after the kill`);
+
+  await host.waitForLog((l) => l.msg === "worker ready" && l.index === 0 && l.workerPid !== worker);
+  const retried = await publish(host.url, { channel: "stranded", event: "e", data: "retried" });
+  assert.equal(retried.status, 200, "the host serves again once the worker is respawned");
 });
 
 test("long-polling clients work across several workers: no \"Session ID unknown\"", async (t) => {
