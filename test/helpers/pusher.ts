@@ -23,6 +23,8 @@ export interface PusherHost {
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** Sends a signal to the primary and waits for the whole tree to exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGKILLs the primary and every worker at once, as a host that loses power; resolves once the primary is gone. */
+  crash(): Promise<void>;
   /** Resolves with the primary's exit code when it exits. */
   exited: Promise<number | null>;
 }
@@ -34,6 +36,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Resolve at once instead of waiting for "pusher ready" (for hosts expected never to be ready). */
   waitReady?: boolean;
+  /** The entry point to run, e.g. an installed package's; default: this checkout's build. */
+  main?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -66,7 +70,7 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
     PUSHER_LOG_LEVEL: "info",
     ...options.env,
   };
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [options.main ?? MAIN], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   running.add(child);
   const lines: LogLine[] = [];
   const waiters = new Set<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
@@ -115,13 +119,25 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
     killTree(child.pid!); // workers orphaned by a SIGKILLed primary
     return code;
   };
+  const crash = async (): Promise<void> => {
+    killTree(child.pid!);
+    await exited;
+  };
   t?.after(() => stop());
-  if (options.waitReady === false) return { url: "", port: 0, pid: child.pid!, workers, lines, waitForLog, stop, exited };
+  if (options.waitReady === false) return { url: "", port: 0, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited };
 
   const ready = await Promise.race([
     waitForLog((l) => l.msg === "pusher ready", options.timeoutMs ?? 15_000),
     exited.then((code) => { throw new Error(`pusher exited with ${code} before it was ready: ${stderr.slice(-2000)}`); }),
   ]);
   const port = ready.port as number;
-  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop, exited };
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited };
+}
+
+/** The Socket.IO connections a host holds now, from its /metrics (summed over its workers). */
+export async function connectionCount(host: PusherHost): Promise<number> {
+  const text = await (await fetch(`${host.url}/metrics`)).text();
+  const value = /^pusher_connections (\d+)$/m.exec(text)?.[1];
+  if (value === undefined) throw new Error(`${host.url}/metrics has no pusher_connections`);
+  return Number(value);
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
-import { PusherClient, type ResyncEvent, type Subscription } from "../../src/client/index.js";
+import { PusherClient, type PusherClientOptions, type ResyncEvent, type SubscribeOk, type Subscription } from "../../src/client/index.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { DEV_API_KEY } from "./pusher.js";
 import { withTimeout } from "./with-timeout.js";
@@ -14,7 +14,9 @@ export interface Ack {
 
 /**
  * Publishes `{ seq }` on one channel at a steady rate, round-robin over `urls`, each with an id so
- * retries are safe, and records which publishes were acknowledged (200) and which failed.
+ * retries are safe, and records which publishes were acknowledged (200) and which failed. The ids
+ * name the channel: the server de-duplicates ids across all channels, so publishers of several
+ * channels with bare sequence numbers would swallow each other's messages.
  */
 export class SteadyPublisher {
   readonly acks: Ack[] = [];
@@ -46,10 +48,15 @@ export class SteadyPublisher {
     return withTimeout(new Promise<Ack>((resolve) => this.ackWaiters.add({ after, resolve })), timeoutMs, "an acknowledged publish");
   }
 
+  /** Waits until the publishes already sent have their answers (e.g. before killing their host). */
+  async settled(): Promise<void> {
+    await Promise.all(this.inFlight);
+  }
+
   /** Stops publishing and waits until every publish in flight has its answer. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await Promise.all(this.inFlight);
+    await this.settled();
   }
 
   get published(): number {
@@ -68,7 +75,7 @@ export class SteadyPublisher {
       const res = await fetch(`${url}/v1/publish`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${DEV_API_KEY}` },
-        body: JSON.stringify({ channel: this.channel, event: "seq", data: { seq }, id: `seq-${seq}` }),
+        body: JSON.stringify({ channel: this.channel, event: "seq", data: { seq }, id: `${this.channel}-seq-${seq}` }),
         signal: AbortSignal.timeout(30_000),
       });
       const body = (await res.json()) as { offsets?: Record<string, StreamPosition> };
@@ -95,10 +102,12 @@ export class ChannelRecorder {
   readonly subscription: Subscription;
   private readonly waiters = new Set<{ done: () => boolean; resolve: () => void }>();
 
-  constructor(t: TestContext, url: string, channel: string) {
+  /** `transports` defaults to websocket only; the client helper's own default is polling, then websocket. */
+  constructor(t: TestContext, url: string, channel: string, transports: PusherClientOptions["transports"] = ["websocket"]) {
     this.client = new PusherClient(url, {
+      transports,
       reconnect: { defaultDelayMs: 100, jitterMs: 100, maxDelayMs: 500 },
-      socketOptions: { reconnectionDelay: 100, reconnectionDelayMax: 500, transports: ["websocket"] },
+      socketOptions: { reconnectionDelay: 100, reconnectionDelayMax: 500 },
     });
     t.after(() => this.client.close());
     this.subscription = this.client.subscribe(channel, (message) => {
@@ -110,9 +119,9 @@ export class ChannelRecorder {
     }, { onResync: (event) => this.resyncs.push(event) });
   }
 
-  /** Resolves once the subscription is acknowledged. */
-  async subscribed(timeoutMs = 15_000): Promise<void> {
-    await withTimeout(this.subscription.ready, timeoutMs, "a subscribe ack");
+  /** Resolves with the subscription's first acknowledgement. */
+  subscribed(timeoutMs = 15_000): Promise<SubscribeOk> {
+    return withTimeout(this.subscription.ready, timeoutMs, "a subscribe ack");
   }
 
   seqs(): number[] {

@@ -8,8 +8,9 @@ import { test, type TestContext } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import vm from "node:vm";
-import { PusherClient, type ConnectionState, type PusherClientOptions, type ResyncEvent, type StateDetail } from "../../src/client/index.js";
+import { PusherClient, type ConnectionState, type PusherClientOptions, type ResyncEvent } from "../../src/client/index.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
+import { nextState } from "../helpers/client-states.js";
 import { publish } from "../helpers/clients.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";
 import { withTimeout } from "../helpers/with-timeout.js";
@@ -41,17 +42,6 @@ class Inbox {
     const reached = new Promise<void>((resolve) => this.#waiters.add({ count, resolve }));
     return withTimeout(reached, timeoutMs, `${count} messages (have ${this.messages.length})`).then(() => this.messages);
   }
-}
-
-/** Resolves on the client's next transition to `state`. */
-function nextState(client: PusherClient, state: ConnectionState, timeoutMs = 15_000): Promise<StateDetail> {
-  let off = (): void => undefined;
-  const reached = new Promise<StateDetail>((resolve) => {
-    off = client.on("state", (s, detail) => {
-      if (s === state) resolve(detail);
-    });
-  });
-  return withTimeout(reached, timeoutMs, `client state ${state}`).finally(() => off());
 }
 
 /** A connected client with fast test reconnects, closed by `t.after`; `states` records every transition. */

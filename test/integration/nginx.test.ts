@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { copyFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { schema } from "../../src/config/schema.js";
+import { nextState } from "../helpers/client-states.js";
+import { checkNginxConf, confinedNginxConf } from "../helpers/nginx.js";
+import { findAll, findOne, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk, type Directive } from "../helpers/nginx-conf.js";
+import { FleetTraffic, hostHoldingAll, startFleet } from "../helpers/nginx-fleet.js";
+import { connectionCount } from "../helpers/pusher.js";
+import { freePort, makeTempDir, removeTempDir } from "../helpers/redis-process.js";
+
+/** The shipped nginx files (nginx/pusher.conf, nginx/pusher-proxy.conf): what they say, that nginx accepts them, and a host death behind them. */
+
+/** An nginx time ("60s", "1m", "500ms", "75") in seconds. */
+function seconds(value: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(value);
+  assert.ok(match, `${value} is an nginx time`);
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] ?? "s"]!;
+  return Number(match[1]) * unit;
+}
+
+/** An nginx size ("8m", "64k", "1024") in bytes. */
+function sizeBytes(value: string): number {
+  const match = /^(\d+)([kmg])?$/i.exec(value);
+  assert.ok(match, `${value} is an nginx size`);
+  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? "").toLowerCase()]!;
+  return Number(match[1]) * unit;
+}
+
+test("the shipped files carry what DESIGN §7 asks of nginx", () => {
+  const conf = readShippedConf();
+  const snippet = readShippedSnippet();
+  const one = (name: string, ...args: string[]): string[] => findOne(snippet, name, ...args).args;
+
+  // WebSocket upgrade: HTTP/1.1 and Upgrade/Connection, the latter from a map of $http_upgrade.
+  assert.deepEqual(one("proxy_http_version"), ["1.1"]);
+  assert.deepEqual(one("proxy_set_header", "Upgrade"), ["Upgrade", "$http_upgrade"]);
+  const connection = one("proxy_set_header", "Connection")[1]!;
+  const map = findOne(conf, "map", "$http_upgrade", connection);
+  assert.deepEqual(findOne(map.block!, "default").args, ["upgrade"]);
+  assert.deepEqual(findOne(map.block!, "''").args, ["close"], "plain requests close their upstream connection");
+
+  // Quiet sockets and held polls must outlive one ping round.
+  const pingRound = (schema.server.pingIntervalMs.default + schema.server.pingTimeoutMs.default) / 1000;
+  assert.ok(seconds(one("proxy_read_timeout")[0]!) > pingRound, `proxy_read_timeout above ${pingRound} s`);
+  assert.deepEqual(one("proxy_buffering"), ["off"]);
+  const nextUpstream = one("proxy_next_upstream");
+  for (const cause of ["error", "timeout", "http_503"]) assert.ok(nextUpstream.includes(cause), `proxy_next_upstream ${cause}`);
+  assert.ok(!nextUpstream.includes("non_idempotent"), "a publish (POST) is never sent twice by nginx");
+  const batchBytes = schema.publish.maxBatchMessages.default * schema.limits.maxPayloadBytes.default;
+  assert.ok(sizeBytes(one("client_max_body_size")[0]!) > batchBytes, `client_max_body_size above a full /v1/batch (${batchBytes} bytes)`);
+
+  // Several hosts, sticky by the whole client address, passive health, no reused connections.
+  const upstream = findOne(conf, "upstream", proxiedUpstreamName(snippet)).block!;
+  assert.deepEqual(findOne(upstream, "hash").args, ["$remote_addr", "consistent"]);
+  assert.deepEqual(findAll(upstream, "keepalive"), [], "no upstream keepalive: sticky routes a TCP connection by its first request");
+  assert.deepEqual(findAll(upstream, "ip_hash"), []);
+  const servers = findAll(upstream, "server");
+  assert.ok(servers.length >= 2, "several upstream hosts");
+  for (const server of servers) {
+    assert.ok(server.args.some((a) => /^max_fails=[1-9]\d*$/.test(a)), `${server.args[0]} has max_fails`);
+    assert.ok(server.args.some((a) => /^fail_timeout=\d+(ms|s|m)?$/.test(a)), `${server.args[0]} has fail_timeout`);
+  }
+
+  // TLS terminated at nginx, with the snippet behind `location /`.
+  const servedOverTls = findAll(conf, "server").filter((s) => findAll(s.block!, "listen").some((l) => l.args.includes("ssl")));
+  assert.ok(servedOverTls.length > 0, "a TLS server block");
+  for (const server of servedOverTls) {
+    findOne(server.block!, "ssl_certificate");
+    findOne(server.block!, "ssl_certificate_key");
+    const root = findOne(server.block!, "location", "/");
+    assert.equal(path.basename(findOne(root.block!, "include").args[0]!), path.basename(SHIPPED_SNIPPET));
+  }
+});
+
+/**
+ * The shipped pusher.conf made checkable here: the snippet include and the certificate paths
+ * pointed into `dir`, and every listen on a free loopback port (nginx -t binds them; the shipped
+ * 80/443 on every address are no business of a test). Throws if one of those is missing.
+ */
+async function checkableConf(dir: string, cert: string, key: string): Promise<Directive[]> {
+  const conf = readShippedConf();
+  const snippetCopy = path.join(dir, path.basename(SHIPPED_SNIPPET));
+  await copyFile(SHIPPED_SNIPPET, snippetCopy);
+  const rewritten = { include: 0, ssl_certificate: 0, ssl_certificate_key: 0, listen: 0 };
+  const ports = new Map<string, number>();
+  for (const directive of walk(conf)) {
+    if (directive.name === "include" && path.basename(directive.args[0]!) === path.basename(SHIPPED_SNIPPET)) {
+      directive.args[0] = snippetCopy;
+    } else if (directive.name === "ssl_certificate") {
+      directive.args[0] = cert;
+    } else if (directive.name === "ssl_certificate_key") {
+      directive.args[0] = key;
+    } else if (directive.name === "listen") {
+      const address = directive.args[0]!;
+      if (!ports.has(address)) ports.set(address, await freePort());
+      directive.args[0] = `${address.startsWith("[") ? "[::1]" : "127.0.0.1"}:${ports.get(address)}`;
+    } else {
+      continue;
+    }
+    rewritten[directive.name as keyof typeof rewritten]++;
+  }
+  for (const [name, count] of Object.entries(rewritten)) assert.ok(count > 0, `the shipped pusher.conf has no ${name} to point at the test's files`);
+  return conf;
+}
+
+test("nginx -t accepts the shipped pusher.conf and its snippet, TLS included", async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeTempDir(dir));
+  const cert = path.join(dir, "fullchain.pem");
+  const key = path.join(dir, "privkey.pem");
+  await promisify(execFile)("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=push.example.com", "-days", "1", "-keyout", key, "-out", cert]);
+
+  const conf = await checkableConf(dir, cert, key);
+  const shipped = path.join(dir, "pusher.conf");
+  const main = path.join(dir, "nginx.conf");
+  await writeFile(shipped, renderNginxConf(conf));
+  await writeFile(main, confinedNginxConf(dir, `    include ${shipped};`));
+  const { code, output } = await checkNginxConf(dir, main);
+  assert.equal(code, 0, output);
+  assert.match(output, /syntax is ok/);
+  assert.match(output, /test is successful/);
+
+  // The check does read what it is given: without the map, the snippet's Connection variable is unknown.
+  await writeFile(shipped, renderNginxConf(conf.filter((d) => d.name !== "map")));
+  const broken = await checkNginxConf(dir, main);
+  assert.notEqual(broken.code, 0, broken.output);
+  assert.match(broken.output, /unknown "pusher_connection_upgrade" variable/);
+});
+
+test("a host behind nginx dies: every client reconnects through nginx to the other host and recovers every message", async (t) => {
+  const fleet = await startFleet(t, 2);
+  const traffic = await FleetTraffic.start(t, fleet);
+  const clients = traffic.recorders.length;
+  const holder = await hostHoldingAll(fleet.hosts, clients);
+  const doomed = fleet.hosts[holder]!;
+  const survivor = fleet.hosts[1 - holder]!;
+
+  // Backends stop sending to the doomed host first: this test is about the subscribers.
+  await traffic.retarget([survivor.url]);
+  const reconnects = traffic.recorders.map((r) => nextState(r.client, "connected", 20_000).then(() => Date.now()));
+  const killedAt = Date.now();
+  await doomed.crash();
+  const slowest = Math.max(...(await Promise.all(reconnects))) - killedAt;
+  t.diagnostic(`${clients} clients reconnected through nginx within ${slowest} ms of the kill`);
+  assert.ok(slowest < 5000, `every client reconnected within 5 s (slowest: ${slowest} ms)`);
+
+  // Passive health and next-upstream at work: requests for the dead host were passed to the
+  // survivor within the same client request, and the dead host was taken out.
+  const doomedAddress = `127.0.0.1:${doomed.port}`;
+  const survivorAddress = `127.0.0.1:${survivor.port}`;
+  assert.ok((await fleet.proxy.accessLog()).includes(`upstream=${doomedAddress}, ${survivorAddress} `), "nginx passed a request for the dead host on to the survivor");
+  assert.match(await fleet.proxy.errorLog(), new RegExp(`upstream server temporarily disabled .*${doomedAddress.replaceAll(".", "\\.")}`));
+
+  // A client that arrives now is routed to the survivor (nginx has no other live host).
+  const late = await traffic.subscribe(traffic.recorders[0]!.subscription.channel, ["polling", "websocket"]);
+  await traffic.nextAcks();
+  assert.equal(late.client.state, "connected");
+  assert.equal(await connectionCount(survivor), clients + 1, "the survivor holds every client, old and new");
+  await traffic.stopAndAssertDelivered();
+  assert.ok(late.messages.length > 0, "the late client received live messages");
+});
