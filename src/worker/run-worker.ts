@@ -12,10 +12,9 @@ import { healthRoutes } from "../ops/health-routes.js";
 import type { Logger } from "../ops/logger.js";
 import { PacedRate, RateLimit } from "../ops/rate-limit.js";
 import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
-import type { ErrorCode } from "../protocol/errors.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createPublishApi } from "../publish/publish-api.js";
-import { paceConnections, refuseHandshakes } from "./admission.js";
+import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
 import { drainSockets } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
 import { reportStats } from "./stats-reporter.js";
@@ -78,12 +77,12 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   broker.onMessages((messages) => feeds.deliver(messages));
   broker.onReset((channel, head) => feeds.reset(channel, head));
 
-  const admission = {
+  const admission: AdmissionDeps = {
     isDraining: () => draining,
     connectionPacer: new PacedRate(config.limits.connectionRatePerSecond, config.limits.connectionQueueSeconds),
     maxConnections: config.limits.maxConnections,
     connectionCount: () => io.engine.clientsCount,
-    onReject: (reason: ErrorCode) => metrics.rejectedConnections.inc({ reason }),
+    onReject: (reason) => metrics.rejectedConnections.inc({ reason }),
   };
   refuseHandshakes(io, admission);
   io.use(paceConnections(admission));

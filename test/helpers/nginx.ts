@@ -6,24 +6,13 @@ import path from "node:path";
 import type { TestContext } from "node:test";
 import { retryUntil } from "../../src/redis/retry-until.js";
 import { findOne, loopbackUpstream, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET } from "./nginx-conf.js";
-import { freePort, makeTempDir, removeTempDir } from "./redis-process.js";
+import { freePort, killAtExit, killGroup, makeTempDir, removeTempDir } from "./scratch.js";
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5000;
 // Another test file may take the port between our probe and nginx's bind.
 const PORT_ATTEMPTS = 3;
 
-// A failing test must not leave an nginx behind: each runs as its own process group, killed by id.
-const runningGroups = new Set<number>();
-process.once("exit", () => {
-  for (const pid of runningGroups) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /** The nginx binary: on the PATH, else Debian's /usr/sbin/nginx. A missing nginx fails the test. */
 export function nginxBinary(): string {
@@ -133,13 +122,14 @@ async function launchOn(dir: string, port: number, upstreamPorts: number[]): Pro
 
   const child = spawn(nginxBinary(), nginxArgs(dir, conf), { stdio: ["ignore", "ignore", "pipe"], detached: true });
   const pid = child.pid!;
-  runningGroups.add(pid);
+  // A failing test must not leave an nginx behind: its group is killed, by id, at exit.
+  const forget = killAtExit(pid);
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => void (stderr += chunk));
   const died = new AbortController();
   const exited = new Promise<void>((resolve) =>
     child.once("exit", (code, signal) => {
-      runningGroups.delete(pid);
+      forget();
       resolve();
       void errorLog().then((log) => {
         const text = `${stderr}\n${log}`.trim();
@@ -152,16 +142,12 @@ async function launchOn(dir: string, port: number, upstreamPorts: number[]): Pro
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      if (runningGroups.has(pid)) process.kill(pid, "SIGTERM");
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, "SIGTERM");
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
       clearTimeout(timer);
-      try {
-        // Workers the master left behind, or the master itself if it did not stop in time.
-        process.kill(-pid, "SIGKILL");
-      } catch {
-        // the group is gone
-      }
+      // Workers the master left behind, or the master itself if it did not stop in time.
+      killGroup(pid);
       await exited;
     })());
 

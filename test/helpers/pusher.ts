@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { killAtExit, killGroup } from "./scratch.js";
 
 /** The compiled entry point: tests run against the same build `npm start` runs. */
 export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src/main.js");
@@ -40,24 +41,6 @@ export interface StartOptions {
   main?: string;
 }
 
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  // A failed test must not leave a process tree behind: kill what we started, by PID.
-  for (const child of running) if (child.pid) killTree(child.pid);
-});
-
-function killTree(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** Starts a pusher host (primary + workers) as its own process group; stopped by `t.after`. */
 export async function startPusher(t: TestContext | undefined, options: StartOptions = {}): Promise<PusherHost> {
   const env = {
@@ -71,7 +54,8 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
     ...options.env,
   };
   const child = spawn(process.execPath, [options.main ?? MAIN], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  running.add(child);
+  // A failed test must not leave a process tree behind: its group is killed, by PID, at exit.
+  const forget = killAtExit(child.pid!);
   const lines: LogLine[] = [];
   const waiters = new Set<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
   const workers = new Map<number, number>();
@@ -95,7 +79,7 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
     }
   });
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { running.delete(child); resolve(code); }));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { forget(); resolve(code); }));
 
   const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> => {
     const seen = lines.find(match);
@@ -113,14 +97,14 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
   const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     try { process.kill(child.pid!, signal); } catch { /* gone */ }
-    const timer = setTimeout(() => killTree(child.pid!), 15_000);
+    const timer = setTimeout(() => killGroup(child.pid!), 15_000);
     const code = await exited;
     clearTimeout(timer);
-    killTree(child.pid!); // workers orphaned by a SIGKILLed primary
+    killGroup(child.pid!); // workers orphaned by a SIGKILLed primary
     return code;
   };
   const crash = async (): Promise<void> => {
-    killTree(child.pid!);
+    killGroup(child.pid!);
     await exited;
   };
   t?.after(() => stop());

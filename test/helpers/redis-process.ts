@@ -1,12 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { rmSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
-import os from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { retryUntil } from "../../src/redis/retry-until.js";
 import { withAdmin } from "../../src/redis/sentinel-commands.js";
+import { freePort, killAtExit } from "./scratch.js";
 
 /** One redis-server (or sentinel) process this test started. */
 export interface RedisNode {
@@ -29,42 +27,6 @@ const START_TIMEOUT_MS = 5000;
 // Another test file may take the port between our probe and redis-server's bind.
 const PORT_ATTEMPTS = 3;
 
-// A failing test must not leave redis-servers behind, nor their folders.
-const runningPids = new Set<number>();
-const tempDirs = new Set<string>();
-process.once("exit", () => {
-  for (const pid of runningPids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh folder for confs, logs and sentinel rewrites; removed by `removeTempDir` or at exit. */
-export async function makeTempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "pusher-redis-"));
-  tempDirs.add(dir);
-  return dir;
-}
-
-export async function removeTempDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  tempDirs.delete(dir);
-}
-
-/** A loopback port nothing listens on right now (it may be taken again at any moment). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, HOST);
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 class PortTaken extends Error {}
 
 async function logTail(file: string): Promise<string> {
@@ -80,20 +42,20 @@ async function launchOn(dir: string, kind: NodeKind, port: number, extraConf: st
   const lines = [`port ${port}`, `bind ${HOST}`, `dir ${dir}`, `logfile ${log}`, "daemonize no", ...extraConf];
   await writeFile(conf, `${lines.join("\n")}\n`);
 
-  const child = spawn("redis-server", kind === "sentinel" ? [conf, "--sentinel"] : [conf], { stdio: "ignore" });
+  const child = spawn("redis-server", kind === "sentinel" ? [conf, "--sentinel"] : [conf], { stdio: "ignore", detached: true });
   const pid = child.pid;
   if (pid === undefined) {
     const [err] = (await once(child, "error")) as [Error];
     throw new Error(`cannot run redis-server (${err.message}); install it (apt-get install redis-server)`);
   }
-  runningPids.add(pid);
+  const forget = killAtExit(pid);
   // The exit hook, not this process's event loop, is what ends a forgotten node.
   child.unref();
   let answered = false;
   const died = new AbortController();
   const exited = new Promise<void>((resolve) => {
     child.once("exit", (code, signal) => {
-      runningPids.delete(pid);
+      forget();
       resolve();
       if (answered) return;
       void logTail(log).then((tail) => {
@@ -112,7 +74,7 @@ async function launchOn(dir: string, kind: NodeKind, port: number, extraConf: st
     async kill() {
       // Held again so the event loop stays up for the exit we are about to await.
       child.ref();
-      if (runningPids.has(pid)) process.kill(pid, "SIGKILL");
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, "SIGKILL");
       await exited;
     },
     exited,

@@ -4,7 +4,8 @@ import { Redis } from "ioredis";
 import { retryUntil } from "../../src/redis/retry-until.js";
 import { masterAddress, withAdmin } from "../../src/redis/sentinel-commands.js";
 import { viewProblems } from "../../src/redis/sentinel-view.js";
-import { dataNodeConf, launchNode, makeTempDir, removeTempDir, type RedisNode } from "./redis-process.js";
+import { dataNodeConf, launchNode, type RedisNode } from "./redis-process.js";
+import { makeTempDir, removeTempDir } from "./scratch.js";
 
 export type { RedisNode } from "./redis-process.js";
 

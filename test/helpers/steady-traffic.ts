@@ -14,9 +14,7 @@ export interface Ack {
 
 /**
  * Publishes `{ seq }` on one channel at a steady rate, round-robin over `urls`, each with an id so
- * retries are safe, and records which publishes were acknowledged (200) and which failed. The ids
- * name the channel: the server de-duplicates ids across all channels, so publishers of several
- * channels with bare sequence numbers would swallow each other's messages.
+ * retries are safe, and records which publishes were acknowledged (200) and which failed.
  */
 export class SteadyPublisher {
   readonly acks: Ack[] = [];

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { createConfig } from "../../src/config/schema.js";
 import { BIN, cleanEnv, pusher, ROOT } from "../helpers/cli.js";
+import { killGroup } from "../helpers/scratch.js";
 
 function tempFile(t: TestContext, name: string, text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "pusher-cli-"));
@@ -137,7 +138,7 @@ test("start runs the server, and publish reaches it with the port and key from c
   const child = spawn(process.execPath, [BIN, "start"], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"], detached: true });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ }
+    if (child.exitCode === null && child.signalCode === null) killGroup(child.pid!);
   });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (c: string) => { stderr += c; });

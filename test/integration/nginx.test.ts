@@ -10,7 +10,7 @@ import { checkNginxConf, confinedNginxConf } from "../helpers/nginx.js";
 import { findAll, findOne, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk, type Directive } from "../helpers/nginx-conf.js";
 import { FleetTraffic, hostHoldingAll, startFleet } from "../helpers/nginx-fleet.js";
 import { connectionCount } from "../helpers/pusher.js";
-import { freePort, makeTempDir, removeTempDir } from "../helpers/redis-process.js";
+import { freePort, tempDir } from "../helpers/scratch.js";
 
 /** The shipped nginx files (nginx/pusher.conf, nginx/pusher-proxy.conf): what they say, that nginx accepts them, and a host death behind them. */
 
@@ -108,8 +108,7 @@ async function checkableConf(dir: string, cert: string, key: string): Promise<Di
 }
 
 test("nginx -t accepts the shipped pusher.conf and its snippet, TLS included", async (t) => {
-  const dir = await makeTempDir();
-  t.after(() => removeTempDir(dir));
+  const dir = await tempDir(t);
   const cert = path.join(dir, "fullchain.pem");
   const key = path.join(dir, "privkey.pem");
   await promisify(execFile)("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=push.example.com", "-days", "1", "-keyout", key, "-out", cert]);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { access, chmod, constants, copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { access, chmod, constants, copyFile, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import test, { type TestContext } from "node:test";
+import test from "node:test";
 import { cleanEnv, ROOT } from "../helpers/cli.js";
 import { startPusher } from "../helpers/pusher.js";
+import { tempDir } from "../helpers/scratch.js";
 
 // Packaging as an operator gets it: scripts/package.sh builds the tarball and the .deb from this
 // checkout's build (only reading its dist/ and node_modules/), the .deb is installed into a
@@ -38,12 +38,6 @@ const shown = (r: Run): string => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 
 function exists(file: string): Promise<boolean> {
   return access(file).then(() => true, () => false);
-}
-
-async function tempDir(t: TestContext, prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 /**

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { retryUntil } from "../../src/redis/retry-until.js";
 import { cleanEnv, ROOT } from "../helpers/cli.js";
 import { connectSocket } from "../helpers/clients.js";
-import { freePort, makeTempDir, removeTempDir } from "../helpers/redis-process.js";
+import { freePort, killGroup, tempDir } from "../helpers/scratch.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 
 const PM2_BIN = path.join(ROOT, "node_modules/.bin");
@@ -17,20 +17,8 @@ interface Pm2App {
   pm2_env: { status: string; axm_monitor: Record<string, { value: unknown; unit?: string }> };
 }
 
-function killGroup(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, "SIGKILL");
-      return;
-    } catch {
-      // not a group leader, or gone
-    }
-  }
-}
-
 test("pm2-runtime runs the ecosystem file: online once every worker serves, per-worker metrics in pm2, SIGTERM drains before kill_timeout", async (t) => {
-  const dir = await makeTempDir();
-  t.after(() => removeTempDir(dir));
+  const dir = await tempDir(t);
   const port = await freePort();
   const env = cleanEnv({
     PM2_HOME: path.join(dir, "pm2"),

@@ -6,7 +6,7 @@ import { retryUntil } from "../../src/redis/retry-until.js";
 import { checkSentinelConfig, readSentinelStatus, type SentinelStatus } from "../../src/redis/sentinel-admin.js";
 import { withAdmin } from "../../src/redis/sentinel-commands.js";
 import { pusher } from "../helpers/cli.js";
-import { freePort } from "../helpers/redis-process.js";
+import { freePort } from "../helpers/scratch.js";
 import { startRedis, startSentinelTopology, type SentinelTopology } from "../helpers/redis-topology.js";
 
 function sentinelEnv(sentinels: string, extra: Record<string, string> = {}): Record<string, string> {
