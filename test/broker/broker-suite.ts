@@ -113,6 +113,20 @@ export function brokerSuite(name: string, options: SuiteOptions, create: () => P
       assert.deepEqual(messages.map((m) => [m.channel, m.offset, m.data]), [["scoped-1", 1, "x"], ["scoped-2", 1, "y"]]);
     });
 
+    withFixture("a retried publish id listing its channels in another order is not published again", async ({ brokers: [a, b] }) => {
+      const received = collect(b!, 3);
+      const publishTo = async (channels: string[], data: string, id?: string) => {
+        const [outcome] = await a!.publish([{ channels, event: "e", data, ...(id ? { id } : {}) }]);
+        assert.ok(outcome?.ok);
+        return outcome.offsets;
+      };
+      const first = await publishTo(["order-a", "order-b"], "x", "req-order");
+      assert.deepEqual(await publishTo(["order-b", "order-a"], "x", "req-order"), first);
+      await publishTo(["order-a"], "after");
+      const messages = await received;
+      assert.deepEqual(messages.map((m) => [m.channel, m.offset, m.data]), [["order-a", 1, "x"], ["order-b", 1, "x"], ["order-a", 2, "after"]]);
+    });
+
     withFixture("one publish to several channels takes an offset in each", async ({ brokers: [a] }) => {
       const [outcome] = await a!.publish([{ channels: ["m1", "m2"], event: "e", data: 1 }]);
       assert.ok(outcome?.ok);
