@@ -45,7 +45,7 @@ export function createRedisIngress(config: PusherConfig, broker: Broker, logger:
     client: createRedisClient(config.redis, "ingress", ingressLogger, retriedByCaller(config, INGRESS_BLOCK_MS)),
     broker,
     keyPrefix: config.redis.keyPrefix,
-    maxPayloadBytes: config.limits.maxPayloadBytes,
+    limits: config.limits,
     claimIdleMs: config.redis.ingressClaimIdleMs,
     logger: ingressLogger,
   });

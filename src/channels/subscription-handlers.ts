@@ -1,5 +1,6 @@
 import type { Broker } from "../broker/broker.js";
-import { PusherError, toErrorBody } from "../protocol/errors.js";
+import { tooDeep, valueDepth } from "../protocol/bounded-json.js";
+import { PusherError, toErrorBody, type ErrorBody } from "../protocol/errors.js";
 import type { SubscribeAck, UnsubscribeAck } from "../protocol/events.js";
 import { subscribeRequestSchema, unsubscribeRequestSchema } from "../protocol/messages.js";
 import { parseInput } from "../protocol/validate.js";
@@ -16,16 +17,44 @@ export interface SubscriptionDeps {
   /** Per-socket budget of subscribe and unsubscribe requests. */
   requestRate: RateLimit;
   maxSubscriptionsPerSocket: number;
+  /** Deepest nesting accepted in a request's payload (limits.maxPayloadDepth). */
+  maxPayloadDepth: number;
   /** Told whether each subscribe with `since` could be honoured. */
   onRecovery(recovered: boolean): void;
   logger: Logger;
 }
 
 type Answer<A> = (response: A) => void;
+type Refusal = { ok: false; error: ErrorBody };
 
-/** A client may omit the ack or send garbage in its place; never call what is not a function. */
-function answerer<A>(ack: unknown): Answer<A> {
-  return typeof ack === "function" ? (response) => (ack as Answer<A>)(response) : () => undefined;
+/**
+ * Splits a client's event arguments into the payload and the ack. socket.io puts the ack last,
+ * whatever came before it: `emit("subscribe", ack)` has no payload and `emit("subscribe", p, x,
+ * ack)` an extra argument, and both must still be answered. A client may also omit the ack or send
+ * garbage in its place; what is not a function is never called.
+ */
+function requestArguments<A>(args: unknown[]): { payload: unknown; answer: Answer<A> } {
+  const last = args[args.length - 1];
+  if (typeof last !== "function") return { payload: args[0], answer: () => undefined };
+  return { payload: args.length > 1 ? args[0] : undefined, answer: (response) => (last as Answer<A>)(response) };
+}
+
+/** Runs `handle` for each `event` from the socket, with its payload's depth bounded first. */
+function onRequest<A>(
+  socket: PusherSocket,
+  event: "subscribe" | "unsubscribe",
+  maxDepth: number,
+  handle: (payload: unknown, answer: Answer<A | Refusal>) => Promise<void>,
+): void {
+  // Typed events know the well-formed arguments only; a client may send any.
+  (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
+    const { payload, answer } = requestArguments<A | Refusal>(args);
+    if (valueDepth(payload, maxDepth) > maxDepth) {
+      answer({ ok: false, error: tooDeep(event, maxDepth).toBody() });
+      return;
+    }
+    void handle(payload, answer);
+  });
 }
 
 function handshakeToken(socket: PusherSocket): string | undefined {
@@ -36,8 +65,8 @@ function handshakeToken(socket: PusherSocket): string | undefined {
 /** Installs `subscribe` and `unsubscribe` on a new socket (DESIGN §3). */
 export function handleSubscriptions(socket: PusherSocket, deps: SubscriptionDeps): void {
   socket.data.channels = new Set();
-  socket.on("subscribe", (raw, ack) => void subscribe(socket, raw, answerer<SubscribeAck>(ack), deps));
-  socket.on("unsubscribe", (raw, ack) => void unsubscribe(socket, raw, answerer<UnsubscribeAck>(ack), deps));
+  onRequest<SubscribeAck>(socket, "subscribe", deps.maxPayloadDepth, (raw, answer) => subscribe(socket, raw, answer, deps));
+  onRequest<UnsubscribeAck>(socket, "unsubscribe", deps.maxPayloadDepth, (raw, answer) => unsubscribe(socket, raw, answer, deps));
   socket.on("disconnect", () => {
     deps.feeds.forgetSocket(socket, socket.data.channels);
     socket.data.channels.clear();

@@ -144,6 +144,18 @@ export const schema = {
   },
   limits: {
     maxPayloadBytes: { doc: "Largest message data accepted, in bytes of JSON", format: "nat", default: 65536, env: "PUSHER_MAX_PAYLOAD_BYTES" },
+    maxPayloadDepth: {
+      doc: "Deepest nesting of arrays and objects accepted in message data and client frames; checked on the raw text before parsing, since deep documents overflow the stack of whatever recurses over them (IPC, JSON encoding)",
+      format: "nat",
+      default: 32,
+      env: "PUSHER_MAX_PAYLOAD_DEPTH",
+    },
+    maxChannels: {
+      doc: "Channels with messages a host keeps sequencing state for (embedded mode); a publish that would create one more is refused with too_many_channels. Channels without messages cost nothing and do not count",
+      format: "nat",
+      default: 100000,
+      env: "PUSHER_MAX_CHANNELS",
+    },
     maxSubscriptionsPerSocket: { doc: "Channels one socket may subscribe to", format: "nat", default: 100, env: "PUSHER_MAX_SUBSCRIPTIONS_PER_SOCKET" },
     publishRatePerSecond: { doc: "Publishes per second accepted per API key in each worker (0 = unlimited)", format: "nat", default: 20000, env: "PUSHER_PUBLISH_RATE_PER_SECOND" },
     subscribeRatePerSecond: { doc: "subscribe/unsubscribe requests per second accepted per socket", format: "nat", default: 50, env: "PUSHER_SUBSCRIBE_RATE_PER_SECOND" },
@@ -161,6 +173,12 @@ export const schema = {
       format: "nat",
       default: 1000,
       env: "PUSHER_MAX_QUEUED_MESSAGES_PER_SOCKET",
+    },
+    maxQueuedBytesPerSocket: {
+      doc: "Bytes a websocket may hold written but unsent (in ws and the TCP socket's buffer) before it is cut off, on top of maxQueuedMessagesPerSocket messages not yet written",
+      format: "nat",
+      default: 4194304,
+      env: "PUSHER_MAX_QUEUED_BYTES_PER_SOCKET",
     },
   },
   shutdown: {

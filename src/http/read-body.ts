@@ -1,11 +1,13 @@
 import type { IncomingMessage } from "node:http";
+import { parseBoundedJson } from "../protocol/bounded-json.js";
 import { PusherError } from "../protocol/errors.js";
 
 /**
- * Reads a JSON body of at most `maxBytes`. An oversized body is refused from its Content-Length
- * or as soon as it grows past the limit, without buffering the rest.
+ * Reads a JSON body of at most `maxBytes`, nested at most `maxDepth` deep. An oversized body is
+ * refused from its Content-Length or as soon as it grows past the limit, without buffering the
+ * rest; a too deep one before it is parsed.
  */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, maxDepth: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) throw new PusherError("payload_too_large", `the body is ${declared} bytes; at most ${maxBytes} are accepted`);
   const chunks: Buffer[] = [];
@@ -20,9 +22,5 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") throw new PusherError("invalid_request", "body: a JSON object is required");
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new PusherError("invalid_request", "body: not valid JSON");
-  }
+  return parseBoundedJson(text, maxDepth);
 }

@@ -10,6 +10,8 @@ export const errorTable = {
   not_found: { status: 404, message: "No such endpoint" },
   method_not_allowed: { status: 405, message: "Method not allowed on this endpoint" },
   payload_too_large: { status: 413, message: "The payload is larger than limits.maxPayloadBytes" },
+  payload_too_deep: { status: 400, message: "The payload nests arrays and objects deeper than limits.maxPayloadDepth" },
+  too_many_channels: { status: 429, message: "This host holds limits.maxChannels channels with messages; publish to an existing channel or retry once idle ones expire" },
   too_many_subscriptions: { status: 429, message: "This socket holds limits.maxSubscriptionsPerSocket subscriptions already" },
   rate_limited: { status: 429, message: "Rate limit exceeded; retry later" },
   unavailable: { status: 503, message: "The message broker is unavailable; retry later" },

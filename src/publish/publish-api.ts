@@ -8,13 +8,13 @@ import { batchBodySchema } from "../protocol/messages.js";
 import { parseInput } from "../protocol/validate.js";
 import type { RateLimit } from "../ops/rate-limit.js";
 import type { ApiKeys } from "./api-keys.js";
-import { ENVELOPE_BYTES, publishRequestFrom } from "./publish-request.js";
+import { BATCH_ENVELOPE_DEPTH, ENVELOPE_BYTES, PUBLISH_ENVELOPE_DEPTH, publishRequestFrom, type PayloadLimits } from "./publish-request.js";
 
 export interface PublishApiDeps {
   broker: Broker;
   apiKeys: ApiKeys;
   keyRate: RateLimit;
-  maxPayloadBytes: number;
+  limits: PayloadLimits;
   maxBatchMessages: number;
   /** Called once per broker call with how long it took: publishes wait for the broker during a failover. */
   onPublished(result: "ok" | "error", count: number, seconds: number): void;
@@ -24,8 +24,9 @@ export interface PublishApiDeps {
 export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler; batch: RouteHandler } {
   const publish = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const key = deps.apiKeys.authenticate(req);
-    const raw = await readJsonBody(req, deps.maxPayloadBytes + ENVELOPE_BYTES);
-    const request = publishRequestFrom(raw, deps.maxPayloadBytes);
+    const { limits } = deps;
+    const raw = await readJsonBody(req, limits.maxPayloadBytes + ENVELOPE_BYTES, limits.maxPayloadDepth + PUBLISH_ENVELOPE_DEPTH);
+    const request = publishRequestFrom(raw, limits);
     await deps.keyRate.take(key);
     const [outcome] = await sendToBroker(deps, [request]);
     if (!outcome?.ok) throw outcome?.error ?? new PusherError("internal");
@@ -34,12 +35,13 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
 
   const batch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const key = deps.apiKeys.authenticate(req);
-    const raw = await readJsonBody(req, deps.maxBatchMessages * (deps.maxPayloadBytes + ENVELOPE_BYTES));
+    const { limits } = deps;
+    const raw = await readJsonBody(req, deps.maxBatchMessages * (limits.maxPayloadBytes + ENVELOPE_BYTES), limits.maxPayloadDepth + BATCH_ENVELOPE_DEPTH);
     const { messages } = parseInput(batchBodySchema, raw);
     if (messages.length > deps.maxBatchMessages) throw new PusherError("invalid_request", `messages: at most ${deps.maxBatchMessages} per batch (publish.maxBatchMessages)`);
     const parsed = messages.map((m) => {
       try {
-        return publishRequestFrom(m, deps.maxPayloadBytes);
+        return publishRequestFrom(m, limits);
       } catch (err) {
         return err as PusherError;
       }

@@ -4,7 +4,8 @@ import type { Broker, PublishRequest } from "../broker/broker.js";
 import type { Logger } from "../ops/logger.js";
 import { ClientReady } from "../redis/client-ready.js";
 import { ConnectionLoss } from "../redis/connection-loss.js";
-import { publishRequestFrom } from "./publish-request.js";
+import { parseBoundedJson } from "../protocol/bounded-json.js";
+import { PUBLISH_ENVELOPE_DEPTH, publishRequestFrom, type PayloadLimits } from "./publish-request.js";
 import { releaseRedisClient } from "../redis/connections.js";
 
 export interface RedisIngressOptions {
@@ -12,7 +13,7 @@ export interface RedisIngressOptions {
   client: Redis;
   broker: Broker;
   keyPrefix: string;
-  maxPayloadBytes: number;
+  limits: PayloadLimits;
   /** Entries another consumer has held unacknowledged this long are taken over (that worker died). */
   claimIdleMs: number;
   logger: Logger;
@@ -106,18 +107,19 @@ export class RedisIngress {
   }
 
   private async publish(entries: Entry[]): Promise<void> {
-    const { client, broker, maxPayloadBytes, logger } = this.options;
+    const { client, broker, limits, logger } = this.options;
     const requests: PublishRequest[] = [];
     const published: string[] = [];
     const rejected: Array<{ id: string; raw: string; error: string }> = [];
     for (const [id, fields] of entries) {
       const raw = fieldValue(fields, "message");
       try {
-        const request = publishRequestFrom(JSON.parse(raw ?? "") as unknown, maxPayloadBytes);
+        if (raw === undefined) throw new Error('no "message" field');
+        const request = publishRequestFrom(parseBoundedJson(raw, limits.maxPayloadDepth + PUBLISH_ENVELOPE_DEPTH, "message"), limits);
         requests.push({ ...request, id: request.id ?? `ingress:${id}` });
         published.push(id);
       } catch (err) {
-        rejected.push({ id, raw: raw ?? "", error: raw === undefined ? 'no "message" field' : (err as Error).message });
+        rejected.push({ id, raw: raw ?? "", error: (err as Error).message });
       }
     }
     if (requests.length > 0) {

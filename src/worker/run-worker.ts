@@ -47,7 +47,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     broker,
     apiKeys: new ApiKeys(config.auth.apiKeys),
     keyRate: new RateLimit(config.limits.publishRatePerSecond),
-    maxPayloadBytes: config.limits.maxPayloadBytes,
+    limits: config.limits,
     maxBatchMessages: config.publish.maxBatchMessages,
     onPublished: (result, count, seconds) => {
       metrics.publishes.inc({ result }, count);
@@ -96,6 +96,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     authorizer: new ChannelAuthorizer(config.auth.jwtSecret),
     requestRate: new RateLimit(config.limits.subscribeRatePerSecond),
     maxSubscriptionsPerSocket: config.limits.maxSubscriptionsPerSocket,
+    maxPayloadDepth: config.limits.maxPayloadDepth,
     onRecovery: (recovered: boolean) => metrics.recoveries.inc({ result: recovered ? "recovered" : "not_recovered" }),
     logger: logger.child({ module: "subscriptions" }),
   };
