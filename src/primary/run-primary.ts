@@ -33,6 +33,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     historyTtlMs: config.history.ttlSeconds * 1000,
     metaTtlMs: config.history.metaTtlSeconds * 1000,
     dedupWindowMs: config.publish.dedupWindowSeconds * 1000,
+    maxChannels: config.limits.maxChannels,
   }) : undefined;
   const hub = log ? new EmbeddedHub(log) : undefined;
   if (log) setInterval(() => log.sweep(), SWEEP_INTERVAL_MS).unref();

@@ -1,3 +1,4 @@
+import { PusherError } from "../../protocol/errors.js";
 import type { Message, PublishOffsets, StreamPosition } from "../../protocol/messages.js";
 import type { HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { dedupKey } from "../dedup-key.js";
@@ -10,6 +11,8 @@ export interface ChannelLogOptions {
   /** An idle channel keeps its epoch and offset this long after its last message or subscribe. */
   metaTtlMs: number;
   dedupWindowMs: number;
+  /** Channels with state (messages, or a head to keep) at most; a publish that needs one more is refused. */
+  maxChannels: number;
   now?: () => number;
 }
 
@@ -23,14 +26,23 @@ interface ChannelState {
 /**
  * The embedded sequencer, held by the primary: each channel's offset counter, epoch and history,
  * and the idempotency window. Synchronous and single-threaded, so every publish is atomic.
+ *
+ * Only a publish creates channel state (anyone can subscribe to any name, so a subscribe must cost
+ * the primary nothing). A channel without state is at offset 0 of `freshEpoch`, the epoch its
+ * first message will take, so a subscriber told `{freshEpoch, 0}` gets offset 1 in that same
+ * epoch without a resync. When a channel that had messages in `freshEpoch` is forgotten,
+ * `freshEpoch` is replaced: offsets may only restart at 1 in an epoch no client saw them in
+ * (docs/architecture.md, "Channel state").
  */
 export class ChannelLog {
   private readonly channels = new Map<string, ChannelState>();
   private readonly seenIds = new Map<string, { offsets: PublishOffsets; expiresAt: number }>();
   private readonly now: () => number;
+  private freshEpoch: string;
 
   constructor(private readonly options: ChannelLogOptions) {
     this.now = options.now ?? Date.now;
+    this.freshEpoch = mintEpoch(this.now());
   }
 
   /** Sequences requests; returns their outcomes and the messages to fan out, in order. */
@@ -45,9 +57,13 @@ export class ChannelLog {
         outcomes.push({ ok: true, offsets: seen.offsets });
         continue;
       }
+      if (!this.hasRoomFor(request.channels, now)) {
+        outcomes.push({ ok: false, error: new PusherError("too_many_channels", `this host holds ${this.options.maxChannels} channels with messages (limits.maxChannels)`) });
+        continue;
+      }
       const offsets: PublishOffsets = {};
       for (const channel of request.channels) {
-        const state = this.channel(channel, now);
+        const state = this.channel(channel, now) ?? this.create(channel, now);
         state.offset += 1;
         const message: Message = { channel, event: request.event, data: request.data, epoch: state.epoch, offset: state.offset, ts: now };
         state.history.push(message);
@@ -64,7 +80,7 @@ export class ChannelLog {
   history(channel: string, since?: StreamPosition): HistoryResult {
     const now = this.now();
     const state = this.channel(channel, now);
-    this.expireHistory(state, now);
+    if (!state) return { head: { epoch: this.freshEpoch, offset: 0 }, messages: [], recovered: since === undefined || (since.epoch === this.freshEpoch && since.offset === 0) };
     const head = { epoch: state.epoch, offset: state.offset };
     if (!since) return { head, messages: [], recovered: true };
     if (since.epoch !== state.epoch || since.offset > state.offset) return { head, messages: [], recovered: false };
@@ -83,7 +99,7 @@ export class ChannelLog {
     const now = this.now();
     for (const [name, state] of this.channels) {
       this.expireHistory(state, now);
-      if (state.history.length === 0 && now - state.touchedAt > this.options.metaTtlMs) this.channels.delete(name);
+      if (this.isIdle(state, now)) this.forget(name, state);
     }
     for (const [id, seen] of this.seenIds) if (seen.expiresAt <= now) this.seenIds.delete(id);
   }
@@ -92,19 +108,42 @@ export class ChannelLog {
     return this.channels.size;
   }
 
-  private channel(name: string, now: number): ChannelState {
-    let state = this.channels.get(name);
-    if (state && state.history.length === 0 && now - state.touchedAt > this.options.metaTtlMs) {
-      // Offsets restart at 1 only in a new epoch, or a returning subscriber would take new messages for old ones.
-      this.channels.delete(name);
-      state = undefined;
-    }
-    if (!state) {
-      state = { epoch: mintEpoch(now), offset: 0, history: new RingBuffer(this.options.historySize), touchedAt: now };
-      this.channels.set(name, state);
+  /** The channel's live state, touched; undefined for a channel without any (never published, or forgotten). */
+  private channel(name: string, now: number): ChannelState | undefined {
+    const state = this.channels.get(name);
+    if (!state) return undefined;
+    this.expireHistory(state, now);
+    if (this.isIdle(state, now)) {
+      this.forget(name, state);
+      return undefined;
     }
     state.touchedAt = now;
     return state;
+  }
+
+  private create(name: string, now: number): ChannelState {
+    const state: ChannelState = { epoch: this.freshEpoch, offset: 0, history: new RingBuffer(this.options.historySize), touchedAt: now };
+    this.channels.set(name, state);
+    return state;
+  }
+
+  /** Whether the channels a request names fit: those without state would each need one. */
+  private hasRoomFor(channels: string[], now: number): boolean {
+    const room = this.options.maxChannels - this.channels.size;
+    if (room >= channels.length) return true;
+    let needed = 0;
+    for (const channel of channels) if (!this.channel(channel, now)) needed++;
+    return needed <= this.options.maxChannels - this.channels.size;
+  }
+
+  private isIdle(state: ChannelState, now: number): boolean {
+    return state.history.length === 0 && now - state.touchedAt > this.options.metaTtlMs;
+  }
+
+  private forget(name: string, state: ChannelState): void {
+    this.channels.delete(name);
+    // Its subscribers may hold offsets of `freshEpoch`; the channel's next message must not restart at 1 there.
+    if (state.epoch === this.freshEpoch) this.freshEpoch = mintEpoch(this.now());
   }
 
   private expireHistory(state: ChannelState, now: number): void {
