@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "./config/load.js";
 import type { PusherConfig } from "./config/schema.js";
+import { exitOnFatalErrors } from "./ops/fatal-errors.js";
 import { createLogger } from "./ops/logger.js";
 import { runPrimary } from "./primary/run-primary.js";
 import { checkSentinelConfig } from "./redis/sentinel-admin.js";
@@ -31,11 +32,15 @@ async function start(): Promise<void> {
   } catch (err) {
     configurationError(err);
   }
+  const logger = cluster.isPrimary
+    ? createLogger(config.log, { role: "primary" })
+    : createLogger(config.log, { role: "worker", worker: Number(process.env.PUSHER_WORKER_INDEX ?? 0) });
+  exitOnFatalErrors(logger);
   if (cluster.isPrimary) {
     await checkRedis(config).catch(configurationError);
-    runPrimary(config, createLogger(config.log, { role: "primary" }), fileURLToPath(import.meta.url));
+    runPrimary(config, logger, fileURLToPath(import.meta.url));
   } else {
-    runWorker(config, createLogger(config.log, { role: "worker", worker: Number(process.env.PUSHER_WORKER_INDEX ?? 0) }));
+    runWorker(config, logger);
   }
 }
 

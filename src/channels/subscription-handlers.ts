@@ -111,6 +111,7 @@ async function unsubscribe(socket: PusherSocket, raw: unknown, answer: Answer<Un
     if (socket.data.channels.delete(channel)) deps.feeds.leave(socket, channel);
     answer({ ok: true });
   } catch (err) {
+    if (!(err instanceof PusherError)) deps.logger.error({ err, socket: socket.id }, "unsubscribe failed");
     answer({ ok: false, error: toErrorBody(err) });
   }
 }

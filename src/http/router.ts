@@ -1,12 +1,17 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Logger } from "../ops/logger.js";
 import { PusherError } from "../protocol/errors.js";
 import { sendError } from "./responses.js";
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 export type Routes = Record<string, Partial<Record<"GET" | "POST", RouteHandler>>>;
 
-/** Dispatches by exact path and method; errors thrown by handlers become table-coded JSON answers. */
-export function createRouter(routes: Routes): RequestListener {
+/**
+ * Dispatches by exact path and method; errors thrown by handlers become table-coded JSON answers.
+ * Anything that is not a PusherError is a defect answered as a bare 500: it is logged with its
+ * cause, since the answer deliberately says nothing.
+ */
+export function createRouter(routes: Routes, logger: Logger): RequestListener {
   return (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0] as string;
     const byMethod = routes[path];
@@ -18,6 +23,7 @@ export function createRouter(routes: Routes): RequestListener {
     Promise.resolve()
       .then(() => handler(req, res))
       .catch((err: unknown) => {
+        if (!(err instanceof PusherError)) logger.error({ err, method: req.method, path }, "request failed");
         if (!res.headersSent) sendError(res, err);
         else res.destroy();
       });

@@ -65,7 +65,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
       collectMetrics: async () =>
         (await metricRequests.start((id) => process.send?.({ t: "metrics:collect", id }), METRICS_TIMEOUT_MS, "the primary's metrics")) as string,
     }),
-  });
+  }, logger.child({ module: "http" }));
   // The router must be in place before socket.io attaches: it wraps the existing request listeners.
   const httpServer = http.createServer(router);
   const io = createSocketServer(httpServer, config);
