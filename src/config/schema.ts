@@ -175,9 +175,9 @@ export const schema = {
       env: "PUSHER_MAX_QUEUED_MESSAGES_PER_SOCKET",
     },
     maxQueuedBytesPerSocket: {
-      doc: "Bytes a websocket may hold written but unsent (in ws and the TCP socket's buffer) before it is cut off, on top of maxQueuedMessagesPerSocket messages not yet written",
+      doc: "Bytes of messages a socket may hold unsent (queued in engine.io, ws and the TCP socket's write buffer) before it is cut off; with maxQueuedMessagesPerSocket, bounds memory per slow client",
       format: "nat",
-      default: 4194304,
+      default: 8388608,
       env: "PUSHER_MAX_QUEUED_BYTES_PER_SOCKET",
     },
   },

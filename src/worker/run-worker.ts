@@ -86,9 +86,10 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   };
   refuseHandshakes(io, admission);
   io.use(paceConnections(admission));
-  const stopGuard = guardOutgoingBuffers(io, config.limits.maxQueuedMessagesPerSocket, (socket, queued) => {
+  const outgoingLimits = { maxQueuedMessages: config.limits.maxQueuedMessagesPerSocket, maxQueuedBytes: config.limits.maxQueuedBytesPerSocket };
+  const stopGuard = guardOutgoingBuffers(io, outgoingLimits, (socket, unsent) => {
     metrics.overloadedSockets.inc();
-    logger.warn({ socket: socket.id, queued }, "socket cut off: it does not read its messages");
+    logger.warn({ socket: socket.id, queued: unsent.packets, unsentBytes: unsent.bytes }, "socket cut off: it does not read its messages");
   });
   const subscriptionDeps = {
     broker,
