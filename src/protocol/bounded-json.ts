@@ -72,11 +72,12 @@ export function tooDeep(what: string, maxDepth: number): PusherError {
 }
 
 /**
- * Parses untrusted JSON text nested at most `maxDepth` deep: the depth is checked on the text
- * first, so JSON.parse and everything after it only ever see a bounded document.
+ * Parses untrusted JSON text whose payload may nest `maxDepth` deep inside `envelopeDepth` levels
+ * of envelope (`{"data": ...}` is 1): the depth is checked on the text first, so JSON.parse and
+ * everything after it only ever see a bounded document.
  */
-export function parseBoundedJson(text: string, maxDepth: number, what = "body"): unknown {
-  if (textDepth(text, maxDepth) > maxDepth) throw tooDeep(what, maxDepth);
+export function parseBoundedJson(text: string, maxDepth: number, envelopeDepth: number, what = "body"): unknown {
+  if (textDepth(text, maxDepth + envelopeDepth) > maxDepth + envelopeDepth) throw tooDeep(`${what}: data`, maxDepth);
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -25,7 +25,7 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
   const publish = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const key = deps.apiKeys.authenticate(req);
     const { limits } = deps;
-    const raw = await readJsonBody(req, limits.maxPayloadBytes + ENVELOPE_BYTES, limits.maxPayloadDepth + PUBLISH_ENVELOPE_DEPTH);
+    const raw = await readJsonBody(req, limits.maxPayloadBytes + ENVELOPE_BYTES, limits.maxPayloadDepth, PUBLISH_ENVELOPE_DEPTH);
     const request = publishRequestFrom(raw, limits);
     await deps.keyRate.take(key);
     const [outcome] = await sendToBroker(deps, [request]);
@@ -36,7 +36,7 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
   const batch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const key = deps.apiKeys.authenticate(req);
     const { limits } = deps;
-    const raw = await readJsonBody(req, deps.maxBatchMessages * (limits.maxPayloadBytes + ENVELOPE_BYTES), limits.maxPayloadDepth + BATCH_ENVELOPE_DEPTH);
+    const raw = await readJsonBody(req, deps.maxBatchMessages * (limits.maxPayloadBytes + ENVELOPE_BYTES), limits.maxPayloadDepth, BATCH_ENVELOPE_DEPTH);
     const { messages } = parseInput(batchBodySchema, raw);
     if (messages.length > deps.maxBatchMessages) throw new PusherError("invalid_request", `messages: at most ${deps.maxBatchMessages} per batch (publish.maxBatchMessages)`);
     const parsed = messages.map((m) => {

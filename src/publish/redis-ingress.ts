@@ -115,7 +115,7 @@ export class RedisIngress {
       const raw = fieldValue(fields, "message");
       try {
         if (raw === undefined) throw new Error('no "message" field');
-        const request = publishRequestFrom(parseBoundedJson(raw, limits.maxPayloadDepth + PUBLISH_ENVELOPE_DEPTH, "message"), limits);
+        const request = publishRequestFrom(parseBoundedJson(raw, limits.maxPayloadDepth, PUBLISH_ENVELOPE_DEPTH, "message"), limits);
         requests.push({ ...request, id: request.id ?? `ingress:${id}` });
         published.push(id);
       } catch (err) {
