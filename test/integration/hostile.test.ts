@@ -87,7 +87,7 @@ describe("hostile input against one host with 2 workers", () => {
     await assertWhole();
   });
 
-  test("a flood of fresh channel names leaves the primary's memory where it was", async () => {
+  test("a flood of fresh channel names leaves the primary's memory where it was", async (t) => {
     const clients = 20;
     const namesPerSocket = 50;
     /** `rounds` times, each client connects, subscribes to 50 names never seen before and disconnects. */
@@ -112,6 +112,7 @@ describe("hostile input against one host with 2 workers", () => {
     const grown = [...hostRss(host)].map(([pid, rss]) => ({ pid, mib: (rss - before.get(pid)!) / MiB }));
     // 15,000 names at the ~9 KB each they used to cost would be ~130 MiB in the primary; what
     // remains is heap noise from the churn (25 MiB seen on a busy 2-core host).
+    t.diagnostic(`RSS growth (MiB) for ${clients * rounds * namesPerSocket} fresh names: ${grown.map((g) => `${g.pid === host.pid ? "primary" : g.pid} ${g.mib.toFixed(1)}`).join(", ")}`);
     const primary = grown.find((g) => g.pid === host.pid)!;
     assert.ok(primary.mib < 60, `the primary grew ${primary.mib.toFixed(1)} MiB for ${clients * rounds * namesPerSocket} fresh names`);
     for (const worker of grown.filter((g) => g.pid !== host.pid)) assert.ok(worker.mib < 60, `worker ${worker.pid} grew ${worker.mib.toFixed(1)} MiB`);
@@ -130,6 +131,7 @@ describe("hostile input against one host with 2 workers", () => {
     }
     const cut = await host.waitForLog((l) => l.msg === "socket cut off: it does not read its messages", 10_000);
     assert.ok((cut.unsentBytes as number) > 2 * MiB, JSON.stringify(cut));
+    t.diagnostic(`cut off holding ${cut.queued} packets and ${((cut.unsentBytes as number) / MiB).toFixed(1)} MiB unsent`);
     await assertWhole();
   });
 
