@@ -85,9 +85,14 @@ async function subscribe(socket: PusherSocket, raw: unknown, answer: Answer<Subs
       answer({ ok: true, ...head });
       return;
     }
-    if (channels.size >= deps.maxSubscriptionsPerSocket) throw new PusherError("too_many_subscriptions");
+    const checkRoom = (): void => {
+      if (channels.size >= deps.maxSubscriptionsPerSocket) throw new PusherError("too_many_subscriptions");
+    };
+    checkRoom();
     await deps.authorizer.authorize(channel, request.token ?? handshakeToken(socket));
     if (!socket.connected) return;
+    // Again: concurrent subscribes all passed the first check while their tokens were verified.
+    checkRoom();
     // Reserved before the history read, so concurrent subscribes count against the limit.
     channels.add(channel);
     reserved = channel;

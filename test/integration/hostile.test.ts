@@ -4,6 +4,7 @@ import { connectSocket, messageLog, postJson, publish, subscribe, type TestSocke
 import { hostRss, isAlive } from "../helpers/process-memory.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";
 import { stalledSubscriber } from "../helpers/stalled-subscriber.js";
+import { channelToken } from "../helpers/tokens.js";
 
 /**
  * What an attacker tried by hand against one embedded host (issue 9), each class answered and the
@@ -154,4 +155,13 @@ test("channel state past limits.maxChannels is refused with too_many_channels; s
   const s = await connectSocket(t, host.url);
   const ack = await subscribe(s, "never-published");
   assert.deepEqual([ack.ok, ack.ok && ack.offset], [true, 0]);
+});
+
+test("concurrent private subscribes cannot take a socket past limits.maxSubscriptionsPerSocket", async (t) => {
+  const host = await startPusher(t, { workers: 1, env: { PUSHER_MAX_SUBSCRIPTIONS_PER_SOCKET: "10", PUSHER_SUBSCRIBE_RATE_PER_SECOND: "1000" } });
+  const names = Array.from({ length: 40 }, (_, i) => `private-burst-${i}`);
+  const s = await connectSocket(t, host.url, { auth: { token: await channelToken({ channels: names }) } });
+  const acks = await Promise.all(names.map((channel) => subscribe(s, channel)));
+  assert.equal(acks.filter((a) => a.ok).length, 10);
+  assert.ok(acks.filter((a) => !a.ok).every((a) => !a.ok && a.error.code === "too_many_subscriptions"));
 });
