@@ -35,6 +35,15 @@ export class PendingRequests {
     waiter.resolve(value);
   }
 
+  /** Fails one request with `error` (its peer answered that it could not serve it). */
+  fail(id: number, error: Error): void {
+    const waiter = this.waiters.get(id);
+    if (!waiter) return;
+    this.waiters.delete(id);
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
+  }
+
   rejectAll(error: Error): void {
     for (const waiter of this.waiters.values()) {
       clearTimeout(waiter.timer);

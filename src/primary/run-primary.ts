@@ -35,7 +35,8 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     dedupWindowMs: config.publish.dedupWindowSeconds * 1000,
     maxChannels: config.limits.maxChannels,
   }) : undefined;
-  const hub = log ? new EmbeddedHub(log) : undefined;
+  const hubLogger = logger.child({ module: "embedded-broker" });
+  const hub = log ? new EmbeddedHub(log, (err, context) => hubLogger.error({ err, ...context }, "embedded broker failed on a request or a fan-out")) : undefined;
   if (log) setInterval(() => log.sweep(), SWEEP_INTERVAL_MS).unref();
 
   const metrics = new MetricsService(logger.child({ module: "metrics" }));

@@ -9,7 +9,9 @@ const historySize = 10;
 
 // The hub and the brokers talk over MessagePorts: ordered, structured-clone messages like cluster IPC.
 brokerSuite("embedded", { historySize }, async () => {
-  const hub = new EmbeddedHub(new ChannelLog({ historySize, historyTtlMs: 60_000, metaTtlMs: 60_000, dedupWindowMs: 60_000, maxChannels: 1000 }));
+  const hub = new EmbeddedHub(new ChannelLog({ historySize, historyTtlMs: 60_000, metaTtlMs: 60_000, dedupWindowMs: 60_000, maxChannels: 1000 }), (err) => {
+    throw err;
+  });
   const channels = [new MessageChannel(), new MessageChannel()];
   const brokers = channels.map(({ port1, port2 }) => {
     hub.attach(portTransport(port1));

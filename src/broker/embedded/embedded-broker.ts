@@ -67,6 +67,9 @@ export class EmbeddedBroker implements Broker {
       case "broker:probe-echo":
         this.pending.settle(reply.id, undefined);
         return;
+      case "broker:failed":
+        this.pending.fail(reply.id, new PusherError(reply.error.code, reply.error.message));
+        return;
     }
   }
 }

@@ -15,10 +15,12 @@ export type BrokerReply =
   /** Fan-out, batched per tick. */
   | { t: "broker:messages"; messages: Message[] }
   /** A probe's answer travels the fan-out path, behind any queued messages. */
-  | { t: "broker:probe-echo"; id: number };
+  | { t: "broker:probe-echo"; id: number }
+  /** The hub failed on this request (a defect): the caller gets the error instead of waiting out its timeout. */
+  | { t: "broker:failed"; id: number; error: ErrorBody };
 
 const REQUEST_TYPES = new Set(["broker:publish", "broker:history", "broker:probe"]);
-const REPLY_TYPES = new Set(["broker:reply", "broker:messages", "broker:probe-echo"]);
+const REPLY_TYPES = new Set(["broker:reply", "broker:messages", "broker:probe-echo", "broker:failed"]);
 
 function hasType(message: unknown, types: Set<string>): boolean {
   return typeof message === "object" && message !== null && types.has((message as { t?: unknown }).t as string);
