@@ -28,20 +28,12 @@ export class PendingRequests {
   }
 
   settle(id: number, value: unknown): void {
-    const waiter = this.waiters.get(id);
-    if (!waiter) return;
-    this.waiters.delete(id);
-    clearTimeout(waiter.timer);
-    waiter.resolve(value);
+    this.take(id)?.resolve(value);
   }
 
   /** Fails one request with `error` (its peer answered that it could not serve it). */
   fail(id: number, error: Error): void {
-    const waiter = this.waiters.get(id);
-    if (!waiter) return;
-    this.waiters.delete(id);
-    clearTimeout(waiter.timer);
-    waiter.reject(error);
+    this.take(id)?.reject(error);
   }
 
   rejectAll(error: Error): void {
@@ -50,5 +42,14 @@ export class PendingRequests {
       waiter.reject(error);
     }
     this.waiters.clear();
+  }
+
+  /** Removes a request's waiter and its deadline: it is being answered now. */
+  private take(id: number): Waiter | undefined {
+    const waiter = this.waiters.get(id);
+    if (!waiter) return undefined;
+    this.waiters.delete(id);
+    clearTimeout(waiter.timer);
+    return waiter;
   }
 }
