@@ -1,37 +1,15 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import test from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connectSocket, subscribe, type TestSocket } from "../helpers/clients.js";
+import { connectionsHeldBy } from "../helpers/held-connections.js";
 import { DEV_API_KEY, startPusher, type PusherHost } from "../helpers/pusher.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 
 /** How the primary routes connections to workers: handoff, keep-alive, timeouts, worker deaths. */
-
-/** Established TCP connections to `port` that process `pid` holds open: what a worker really serves. */
-function connectionsHeldBy(pid: number, port: number): number {
-  const inodes = new Set<string>();
-  const portHex = port.toString(16).toUpperCase().padStart(4, "0");
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    for (const row of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
-      const cols = row.trim().split(/\s+/);
-      if (cols[1]?.endsWith(`:${portHex}`) && cols[3] === "01") inodes.add(cols[9]!);
-    }
-  }
-  let held = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-      if (inode && inodes.has(inode)) held++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return held;
-}
 
 /** Opens a connection and sends `bytes`; destroyed by `t.after`. */
 async function rawConnection(t: { after(fn: () => void): void }, port: number, bytes: string): Promise<net.Socket> {
