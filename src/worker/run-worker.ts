@@ -72,7 +72,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   enforceTimeouts(httpServer, config.server);
   const io = createSocketServer(httpServer, config);
   limitKeepAlive(httpServer, io.path());
-  acceptHandedConnections(httpServer, (message) => process.send?.(message));
+  acceptHandedConnections(httpServer, (message) => process.connected && process.send?.(message));
 
   const feeds = new ChannelFeeds(io, (message, reached) => {
     metrics.deliveries.inc(reached);
