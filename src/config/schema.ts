@@ -80,6 +80,24 @@ export const schema = {
       default: 10000,
       env: "PUSHER_WORKER_STALL_TIMEOUT_MS",
     },
+    headersTimeoutMs: {
+      doc: "A connection that has not sent a whole request head (request line and headers) this long after it opened, or after its previous request, is closed (408); it also bounds how long the primary waits for the request line it routes by",
+      format: "nat",
+      default: 10000,
+      env: "PUSHER_HEADERS_TIMEOUT_MS",
+    },
+    requestTimeoutMs: {
+      doc: "A request not received in full (head and body) within this long is answered 408 and its connection closed (0 = no limit; at least server.headersTimeoutMs)",
+      format: "nat",
+      default: 30000,
+      env: "PUSHER_REQUEST_TIMEOUT_MS",
+    },
+    keepAliveTimeoutMs: {
+      doc: "An idle keep-alive connection (publish API, health checks) is closed after this long; keep it above the keepalive_timeout of nginx's upstream (60 s), so nginx never reuses a connection pusher is closing",
+      format: "nat",
+      default: 65000,
+      env: "PUSHER_KEEP_ALIVE_TIMEOUT_MS",
+    },
     transports: {
       doc: "Socket.IO transports accepted (websocket alone needs no sticky load balancing)",
       format: "transport-list",

@@ -3,7 +3,12 @@ export type WorkerToPrimary =
   | { t: "worker:ready" }
   | { t: "worker:pong" }
   | { t: "worker:stats"; stats: WorkerStats }
-  | { t: "metrics:collect"; id: number };
+  | { t: "metrics:collect"; id: number }
+  /** Handed-over connections that closed since the last report: least-connection routing counts what a worker holds. */
+  | { t: "conn:closed"; count: number }
+  /** An Engine.IO session now lives here: requests naming its sid are routed to this worker. */
+  | { t: "session:bound"; sid: string }
+  | { t: "session:released"; sid: string };
 
 /** What each worker reports every few seconds, for `pm2 monit` (pm2 itself sees only the primary). */
 export interface WorkerStats {
@@ -16,10 +21,12 @@ export interface WorkerStats {
 export type PrimaryToWorker =
   | { t: "metrics:text"; id: number; text: string }
   | { t: "worker:drain" }
-  | { t: "worker:ping" };
+  | { t: "worker:ping" }
+  /** Sent with a TCP socket handle: the bytes the primary read to route it, which the worker parses first. */
+  | { t: "conn:handoff"; head: Uint8Array };
 
-const WORKER_TO_PRIMARY = new Set(["worker:ready", "worker:pong", "worker:stats", "metrics:collect"]);
-const PRIMARY_TO_WORKER = new Set(["metrics:text", "worker:drain", "worker:ping"]);
+const WORKER_TO_PRIMARY = new Set(["worker:ready", "worker:pong", "worker:stats", "metrics:collect", "conn:closed", "session:bound", "session:released"]);
+const PRIMARY_TO_WORKER = new Set(["metrics:text", "worker:drain", "worker:ping", "conn:handoff"]);
 
 const typed = (m: unknown, types: Set<string>): boolean =>
   typeof m === "object" && m !== null && types.has((m as { t?: unknown }).t as string);

@@ -1,9 +1,7 @@
 import cluster from "node:cluster";
-import http from "node:http";
 import os from "node:os";
 import type { AddressInfo } from "node:net";
 import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter";
-import { setupMaster as setupSticky } from "@socket.io/sticky";
 import { ChannelLog } from "../broker/embedded/channel-log.js";
 import { EmbeddedHub } from "../broker/embedded/hub.js";
 import { processTransport } from "../broker/transport.js";
@@ -11,20 +9,19 @@ import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
 import { MetricsService } from "./metrics-service.js";
 import { Pm2Metrics } from "./pm2-metrics.js";
-import { RelayedRequests } from "./relayed-requests.js";
-import { stopReadingBeforeHandoff } from "./sticky-handoff.js";
+import { ConnectionRouter } from "./connection-router.js";
 import { WorkerPool } from "./worker-pool.js";
 import { WorkerWatchdog } from "./worker-watchdog.js";
 
 const SWEEP_INTERVAL_MS = 5000;
 
 /**
- * The primary: owns the listening socket and routes each connection to a worker with
- * @socket.io/sticky, keeps the workers alive, sequences channels in embedded mode, aggregates
+ * The primary: owns the listening socket and hands each connection to a worker (ConnectionRouter),
+ * keeps the workers alive, sequences channels in embedded mode, aggregates
  * metrics, and turns SIGTERM into an orderly drain under the deadline.
  */
 export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: string): void {
-  // Sticky 2.x forwards request chunks as Buffers; without advanced serialization every connection fails.
+  // Advanced serialization carries the handed-over request bytes as a Buffer and the broker's messages as they are.
   cluster.setupPrimary({ exec: workerEntry, serialization: "advanced" });
   setupClusterAdapter();
 
@@ -43,12 +40,12 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
   const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
   const pm2Metrics = new Pm2Metrics(size);
-  const relayedRequests = new RelayedRequests();
+  const router = new ConnectionRouter(logger.child({ module: "router" }), { headTimeoutMs: config.server.headersTimeoutMs });
   const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
     watchdog.watch(worker, index);
     pm2Metrics.attach(worker, index);
-    relayedRequests.track(worker);
+    router.attach(worker);
     const detach = hub?.attach(processTransport(worker));
     worker.once("exit", () => detach?.());
   });
@@ -58,17 +55,14 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     process.exit(1);
   });
 
-  const server = http.createServer();
-  setupSticky(server, { loadBalancingMethod: "least-connection" });
-  // Registered after sticky's own connection listener, so its data listener can be put in front of sticky's.
-  stopReadingBeforeHandoff(server);
-  relayedRequests.watch(server);
+  const server = router.server;
   server.on("error", (err) => {
     logger.fatal({ err }, "cannot listen");
     process.exit(1);
   });
 
   const readyWorkers = new Set<number>();
+  pool.on("ready", (worker) => router.ready(worker));
   const onReady = (_worker: unknown, index: number): void => {
     readyWorkers.add(index);
     if (readyWorkers.size !== size) return;

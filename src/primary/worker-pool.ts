@@ -64,6 +64,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private fork(slot: Slot): void {
     const worker = cluster.fork({ PUSHER_WORKER_INDEX: String(slot.index) });
     slot.worker = worker;
+    // A send to a worker that just died (EPIPE, ERR_IPC_CHANNEL_CLOSED) is emitted here when the
+    // sender passed no callback; unheard, it would kill the primary and the whole host with it.
+    worker.on("error", (err) => this.logger.warn({ err, index: slot.index, workerPid: worker.process.pid }, "IPC with a worker failed"));
     this.onFork(worker, slot.index);
     worker.on("message", (message) => {
       if (isWorkerToPrimary(message) && message.t === "worker:ready") {

@@ -15,6 +15,7 @@ import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
+import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
 import { drainSockets } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
 import { reportStats } from "./stats-reporter.js";
@@ -68,7 +69,10 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   }, logger.child({ module: "http" }));
   // The router must be in place before socket.io attaches: it wraps the existing request listeners.
   const httpServer = http.createServer(router);
+  enforceTimeouts(httpServer, config.server);
   const io = createSocketServer(httpServer, config);
+  limitKeepAlive(httpServer, io.path());
+  acceptHandedConnections(httpServer, (message) => process.connected && process.send?.(message));
 
   const feeds = new ChannelFeeds(io, (message, reached) => {
     metrics.deliveries.inc(reached);

@@ -3,12 +3,12 @@ import { createAdapter } from "@socket.io/cluster-adapter";
 import { Server } from "socket.io";
 import type { PusherConfig } from "../config/schema.js";
 import type { PusherServer } from "./io-types.js";
-import { setupStickyWorker } from "./sticky-sessions.js";
+import { bindSessions } from "./session-binding.js";
 
 /**
  * The worker's socket.io server: attached to an HTTP server that never listens itself (the
- * primary hands it connections through sticky routing), with the cluster adapter carrying
- * socket.io's own cross-worker operations.
+ * primary hands it connections, routing a session's requests here once it is bound), with the
+ * cluster adapter carrying socket.io's own cross-worker operations.
  */
 export function createSocketServer(httpServer: HttpServer, config: PusherConfig): PusherServer {
   const io: PusherServer = new Server(httpServer, {
@@ -20,6 +20,6 @@ export function createSocketServer(httpServer: HttpServer, config: PusherConfig)
     cors: { origin: config.server.corsOrigins.includes("*") ? true : config.server.corsOrigins },
   });
   io.adapter(createAdapter());
-  setupStickyWorker(io);
+  bindSessions(io);
   return io;
 }

@@ -11,8 +11,11 @@ export async function connectSocket(t: TestContext | undefined, url: string, opt
   const socket: TestSocket = io(url, { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500, ...options });
   t?.after(() => { socket.disconnect(); });
   await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("connect_error", (err) => { socket.disconnect(); reject(err); });
+    // Only the first connection's failure gives up: a failed attempt while reconnecting later (a
+    // host with no worker ready answers 503) must leave the client to its next attempt.
+    const failed = (err: Error): void => { socket.disconnect(); reject(err); };
+    socket.once("connect", () => { socket.off("connect_error", failed); resolve(); });
+    socket.once("connect_error", failed);
   });
   return socket;
 }

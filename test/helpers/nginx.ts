@@ -5,7 +5,7 @@ import net from "node:net";
 import path from "node:path";
 import type { TestContext } from "node:test";
 import { retryUntil } from "../../src/redis/retry-until.js";
-import { findOne, loopbackUpstream, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET } from "./nginx-conf.js";
+import { findAll, findOne, loopbackUpstream, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk } from "./nginx-conf.js";
 import { freePort, killAtExit, killGroup, makeTempDir, removeTempDir } from "./scratch.js";
 
 const START_TIMEOUT_MS = 10_000;
@@ -99,6 +99,8 @@ async function proxyConf(dir: string, listenPort: number, upstreamPorts: number[
   const connectionVariable = findOne(snippet, "proxy_set_header", "Connection").args[1]!;
   const map = findOne(conf, "map", "$http_upgrade", connectionVariable);
   const upstream = loopbackUpstream(conf, proxiedUpstreamName(snippet), upstreamPorts);
+  // The named locations the snippet's error_page sends failures to, as shipped.
+  const named = findAll(walk(conf), "location").filter((l) => l.args[0]?.startsWith("@"));
   const server = {
     name: "server",
     args: [],
@@ -107,6 +109,7 @@ async function proxyConf(dir: string, listenPort: number, upstreamPorts: number[
       // Test-only: which host answered, so a test can tell where nginx routes.
       { name: "add_header", args: [UPSTREAM_HEADER, "$upstream_addr", "always"] },
       { name: "location", args: ["/"], block: [{ name: "include", args: [snippetCopy] }] },
+      ...named,
     ],
   };
   return renderNginxConf([map, upstream, server], "    ");

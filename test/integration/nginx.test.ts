@@ -6,10 +6,13 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { schema } from "../../src/config/schema.js";
 import { nextState } from "../helpers/client-states.js";
-import { checkNginxConf, confinedNginxConf } from "../helpers/nginx.js";
+import { checkNginxConf, confinedNginxConf, startNginx } from "../helpers/nginx.js";
 import { findAll, findOne, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk, type Directive } from "../helpers/nginx-conf.js";
+import { connectionsHeldBy } from "../helpers/held-connections.js";
 import { FleetTraffic, hostHoldingAll, startFleet } from "../helpers/nginx-fleet.js";
-import { connectionCount } from "../helpers/pusher.js";
+import { connectionCount, DEV_API_KEY, startPusher } from "../helpers/pusher.js";
+import { startRedis } from "../helpers/redis-topology.js";
+import { withTimeout } from "../helpers/with-timeout.js";
 import { freePort, tempDir } from "../helpers/scratch.js";
 
 /** The shipped nginx files (nginx/pusher.conf, nginx/pusher-proxy.conf): what they say, that nginx accepts them, and a host death behind them. */
@@ -52,6 +55,14 @@ test("the shipped files carry what DESIGN §7 asks of nginx", () => {
   assert.ok(!nextUpstream.includes("non_idempotent"), "a publish (POST) is never sent twice by nginx");
   const batchBytes = schema.publish.maxBatchMessages.default * schema.limits.maxPayloadBytes.default;
   assert.ok(sizeBytes(one("client_max_body_size")[0]!) > batchBytes, `client_max_body_size above a full /v1/batch (${batchBytes} bytes)`);
+
+  // An upstream failure (a worker killed mid-publish) is the publish API's 503, not nginx's 502 page.
+  assert.deepEqual(one("error_page"), ["502", "504", "=503", "@pusher_unavailable"]);
+  const unavailable = findOne(walk(conf), "location", "@pusher_unavailable").block!;
+  assert.deepEqual(findOne(unavailable, "add_header", "Retry-After").args, ["Retry-After", "1", "always"]);
+  const [status, body] = findOne(unavailable, "return").args;
+  assert.equal(status, "503");
+  assert.equal(JSON.parse(body!.slice(1, -1)).error.code, "unavailable");
 
   // Several hosts, sticky by the whole client address, passive health, no reused connections.
   const upstream = findOne(conf, "upstream", proxiedUpstreamName(snippet)).block!;
@@ -161,4 +172,27 @@ test("a host behind nginx dies: every client reconnects through nginx to the oth
   assert.equal(await connectionCount(survivor), clients + 1, "the survivor holds every client, old and new");
   await traffic.stopAndAssertDelivered();
   assert.ok(late.messages.length > 0, "the late client received live messages");
+});
+
+test("a publish whose worker is SIGKILLed mid-request is answered 503 with Retry-After and a JSON error through nginx", async (t) => {
+  // A stopped Redis keeps the publish waiting in the worker, so the kill lands mid-request.
+  const redis = await startRedis(t);
+  const host = await startPusher(t, { workers: 1, env: { PUSHER_REDIS_MODE: "standalone", PUSHER_REDIS_URL: `redis://${redis.address}` } });
+  const proxy = await startNginx(t, [host.port]);
+  const worker = host.workers.get(0)!;
+  redis.signal("SIGSTOP"); // startRedis's teardown SIGKILLs it, stopped or not
+  const answer = fetch(`${proxy.url}/v1/publish`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ channel: "nginx-stranded", event: "e", data: 1, id: "retry-me" }),
+  });
+  await withTimeout((async () => { while (connectionsHeldBy(worker, host.port) === 0) await new Promise((r) => setTimeout(r, 20)); })(), 5000, "the worker to hold the publish");
+  const killed = Date.now();
+  process.kill(worker, "SIGKILL");
+  const res = await withTimeout(answer, 5000, "nginx's answer");
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("retry-after"), "1");
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, "unavailable");
+  assert.ok(Date.now() - killed < 2000, `answered ${Date.now() - killed} ms after the kill`);
 });

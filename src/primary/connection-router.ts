@@ -1,0 +1,141 @@
+import type { Worker } from "node:cluster";
+import net from "node:net";
+import { isWorkerToPrimary, type PrimaryToWorker } from "../ipc/control.js";
+import type { Logger } from "../ops/logger.js";
+import { PusherError } from "../protocol/errors.js";
+import { routable, sessionIdOf } from "./request-head.js";
+import { RoutingTable } from "./routing-table.js";
+
+export interface ConnectionRouterOptions {
+  /** A connection that has not sent its request line within this long is closed (slowloris before routing). */
+  headTimeoutMs: number;
+  /** Route after this many bytes even without a whole request line (the worker's parser then refuses it). */
+  maxHeadBytes?: number;
+}
+
+const MAX_HEAD_BYTES = 8192;
+
+const NO_WORKER_BODY = JSON.stringify({ error: new PusherError("unavailable", "No worker on this host is ready; retry shortly").toBody() });
+const NO_WORKER = `HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(NO_WORKER_BODY)}\r\nConnection: close\r\n\r\n${NO_WORKER_BODY}`;
+
+interface ReadableHandle {
+  reading?: boolean;
+  readStop?(): number;
+}
+
+/**
+ * Stops the primary reading a socket it is about to hand over.
+ *
+ * When Node sends a socket handle to another process it only swaps the handle's read callback for
+ * a no-op and closes the handle once the IPC write completes. Until then libuv in the primary keeps
+ * reading the descriptor and throws away what it reads: a websocket client's first frame (the
+ * namespace CONNECT, sent as soon as the worker's handshake answer arrives) can be swallowed, and
+ * the client hangs until the server's connect timeout. Bench runs saw 0–2 of every 5000 connects
+ * hang this way. Stopping reads leaves the bytes in the kernel for the worker.
+ */
+function stopReading(socket: net.Socket): void {
+  const handle = (socket as unknown as { _handle?: ReadableHandle })._handle;
+  if (handle?.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+/**
+ * The primary's listener: reads each connection's request line, picks a worker (the session's,
+ * else the ready one holding the fewest connections) and hands the socket itself over, with the
+ * bytes already read. The primary keeps no copy, so a worker's death closes its connections at
+ * once (the kernel does it) and every request after the first, keep-alive included, goes straight
+ * to the worker. Nothing is relayed through the primary.
+ */
+export class ConnectionRouter {
+  readonly server: net.Server;
+  private readonly table = new RoutingTable<Worker>();
+  /** Sockets whose handoff has not been written yet, per worker: a worker that dies strands them. */
+  private readonly inFlight = new Map<Worker, Set<net.Socket>>();
+  private readonly maxHeadBytes: number;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly options: ConnectionRouterOptions,
+  ) {
+    this.maxHeadBytes = options.maxHeadBytes ?? MAX_HEAD_BYTES;
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Follows a forked worker: its session and connection reports, and its death. Routes nothing to it before `ready`. */
+  attach(worker: Worker): void {
+    worker.on("message", (message) => {
+      if (!isWorkerToPrimary(message)) return;
+      if (message.t === "conn:closed") this.table.closed(worker, message.count);
+      else if (message.t === "session:bound") this.table.bind(message.sid, worker);
+      else if (message.t === "session:released") this.table.release(message.sid, worker);
+    });
+    // "disconnect" comes first when a worker dies; "exit" covers a worker that never connected.
+    const gone = (): void => this.forget(worker);
+    worker.once("disconnect", gone);
+    worker.once("exit", gone);
+  }
+
+  /** The worker has installed its handlers: it may take connections from now on. */
+  ready(worker: Worker): void {
+    if (worker.isConnected()) this.table.markReady(worker);
+  }
+
+  /** Connections the worker holds as far as routing knows (undefined: it takes none). */
+  held(worker: Worker): number | undefined {
+    return this.table.held(worker);
+  }
+
+  private forget(worker: Worker): void {
+    this.table.remove(worker);
+    const stranded = this.inFlight.get(worker);
+    this.inFlight.delete(worker);
+    // Handoffs queued behind one the dead worker never acknowledged are never written, and their
+    // callbacks never run: close them here or they stay open, unread, for good.
+    for (const socket of stranded ?? []) socket.destroy();
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on("error", (err) => this.logger.debug({ err }, "client connection failed before routing"));
+    socket.setTimeout(this.options.headTimeoutMs, () => socket.destroy());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
+      if (!routable(head, this.maxHeadBytes)) return;
+      socket.off("data", onData);
+      this.route(socket, head);
+    };
+    socket.on("data", onData);
+  }
+
+  private route(socket: net.Socket, head: Buffer): void {
+    const worker = this.table.pick(sessionIdOf(head));
+    if (worker === undefined) {
+      // Keep reading (and discarding) while the answer goes out: closing with unread bytes would
+      // reset the connection and could take the answer with it.
+      socket.on("data", () => undefined);
+      socket.end(NO_WORKER);
+      return;
+    }
+    stopReading(socket);
+    socket.setTimeout(0);
+    this.table.opened(worker);
+    let pending = this.inFlight.get(worker);
+    if (!pending) this.inFlight.set(worker, (pending = new Set()));
+    pending.add(socket);
+    const message: PrimaryToWorker = { t: "conn:handoff", head };
+    // keepOpen false: the primary's copy of the descriptor closes once the worker has it.
+    worker.send(message, socket, { keepOpen: false }, (err: Error | null) => {
+      pending.delete(socket);
+      if (!err) return;
+      // The worker died (EPIPE, ERR_IPC_CHANNEL_CLOSED) while this socket was on its way.
+      this.table.closed(worker, 1);
+      this.logger.warn({ err, workerPid: worker.process.pid }, "handing a connection to a worker failed; closed it");
+      socket.destroy();
+    });
+  }
+}
