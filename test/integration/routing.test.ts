@@ -120,6 +120,19 @@ test("a connection that never finishes its request head is closed at the header 
   assert.equal(res.status, 200, "the host serves on");
 });
 
+test("a request whose body stops half-way is answered 408 and closed at the request timeout", async (t) => {
+  const host = await startPusher(t, { workers: 1, env: { PUSHER_HEADERS_TIMEOUT_MS: "1000", PUSHER_REQUEST_TIMEOUT_MS: "1500" } });
+  // A complete head that promises 100 bytes of body, then 11 of them and silence.
+  const halfSent = await rawConnection(t, host.port, `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${DEV_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"channel":`);
+  let answer = "";
+  halfSent.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+  const opened = Date.now();
+  await withTimeout(once(halfSent, "close"), 5000, "the half-sent request to be closed");
+  assert.ok(Date.now() - opened >= 1400, "not before the request timeout");
+  assert.match(answer, /^HTTP\/1\.1 408 /, "the publisher is told why");
+  assert.equal((await fetch(`${host.url}/healthz`)).status, 200, "the host serves on");
+});
+
 test("least-connection routing counts the connections a worker holds, not only its Socket.IO sessions", async (t) => {
   const host = await startPusher(t, { workers: 2 });
   // Unfinished requests: no session anywhere, but each holds a connection (sticky sent all of them to one worker).
