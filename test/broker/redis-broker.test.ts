@@ -139,3 +139,33 @@ test("an offset handed out again after lost writes mints a new epoch for every s
     await Promise.all([a!.close(), b!.close()]);
   }
 });
+
+test("a history read answered before the reader found its place loses nothing after the head it gave", async () => {
+  // A respawned worker takes its killed predecessor's clients at once: their subscribes read history
+  // while its fan-out reader is still connecting and locating the stream's end.
+  const [a, b] = await redisBrokers(2, { start: false });
+  try {
+    await a!.start();
+    const received: Message[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    b!.onMessages((messages) => {
+      received.push(...messages);
+      if (received.some((m) => m.data === 5)) done();
+    });
+    const [first] = await a!.publish([{ channels: ["join"], event: "e", data: 1 }]);
+    assert.ok(first?.ok);
+    const reading = b!.history("join");
+    const started = b!.start();
+    for (let i = 2; i <= 4; i++) await a!.publish([{ channels: ["join"], event: "e", data: i }]);
+    const { head } = await reading;
+    await started;
+    await a!.publish([{ channels: ["join"], event: "e", data: 5 }]);
+    await all;
+    const expected = Array.from({ length: 5 - head.offset }, (_, i) => head.offset + 1 + i);
+    // What the reader delivers at or below the head is dropped by the joiner's feed; above it, nothing may be missing.
+    assert.deepEqual(received.map((m) => m.offset).filter((o) => o > head.offset), expected, `every offset after the head ${head.offset} the history read gave`);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});

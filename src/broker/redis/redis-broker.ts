@@ -141,7 +141,10 @@ export class RedisBroker implements Broker {
     const { keyPrefix, metaTtlMs, historyTtlMs, timeoutMs } = this.options;
     const [epoch, offset, now, entries] = await this.withRetries(
       "history",
-      async () => (await this.run("pusherHistory", [keyPrefix, channel, mintEpoch(), metaTtlMs, since ? since.offset : -1])) as [string, number, number, StreamEntry[]],
+      async () => {
+        await this.reader.positioned();
+        return (await this.run("pusherHistory", [keyPrefix, channel, mintEpoch(), metaTtlMs, since ? since.offset : -1])) as [string, number, number, StreamEntry[]];
+      },
       Date.now() + timeoutMs,
     );
     const head = { epoch, offset: Number(offset) };
