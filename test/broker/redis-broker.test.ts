@@ -169,3 +169,18 @@ test("a history read answered before the reader found its place loses nothing af
     await Promise.all([a!.close(), b!.close()]);
   }
 });
+
+test("a publish without an id gets one minted, the same in the fan-out and in history", async () => {
+  const [a, b] = await redisBrokers(2);
+  try {
+    const live = new Promise<Message[]>((resolve) => b!.onMessages(resolve));
+    const [outcome] = await a!.publish([{ channels: ["minted"], event: "e", data: 1 }]);
+    assert.ok(outcome?.ok);
+    const [message] = await live;
+    assert.match(message!.id ?? "", /^[A-Za-z0-9_-]{16}$/);
+    const { messages } = await b!.history("minted", { epoch: outcome.offsets.minted!.epoch, offset: 0 });
+    assert.equal(messages[0]!.id, message!.id);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});

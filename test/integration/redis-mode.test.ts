@@ -97,6 +97,32 @@ test("a master that lost acknowledged writes: subscribers resync at once, offset
   assert.deepEqual([sixth.epoch, sixth.offset, sixth.data], [next.epoch, 1, 6]);
 });
 
+test("a message written again in a new epoch (its first copy lost with the master) reaches the application once", async (t) => {
+  const redis = await startRedis(t);
+  const [host] = await hostsOn(t, redis, 1);
+  const ch = channel("twice");
+  const recorder = new ChannelRecorder(t, host!.url, ch);
+  await recorder.subscribed();
+  const send = (seq: number) => publish(host!.url, { channel: ch, event: "seq", data: { seq }, id: `${ch}-${seq}` });
+  for (let seq = 1; seq <= 3; seq++) assert.equal((await send(seq)).status, 200);
+  await recorder.waitForAll([1, 2, 3]);
+  // A promoted replica that missed the last write: head, history and the id's memory all lack it,
+  // and the publisher, whose answer was lost with the old master, sends it again with its id.
+  const redisAdmin = admin(t, redis);
+  await redisAdmin.hset(`pusher:c:${ch}`, "o", 2);
+  await redisAdmin.xtrim(`pusher:h:${ch}`, "MAXLEN", 2);
+  await redisAdmin.del(...(await redisAdmin.keys("pusher:id:*")));
+  await redisAdmin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+  const resynced = withTimeout(new Promise<void>((resolve) => recorder.client.on("resync", () => resolve())), 10_000, "a resync");
+  await resynced;
+  const again = await send(3);
+  assert.equal(again.status, 200);
+  assert.notEqual(again.body.offsets[ch].epoch, recorder.messages[0]!.epoch, "written again in a new epoch");
+  assert.equal((await send(4)).status, 200);
+  await recorder.waitForAll([4]);
+  assert.deepEqual(recorder.seqs(), [1, 2, 3, 4]);
+});
+
 test("a hung Redis: /readyz turns 503, publishes answer 503 with Retry-After, and both recover", async (t) => {
   const redis = await startRedis(t);
   const [a] = await hostsOn(t, redis, 1, { PUSHER_PUBLISH_TIMEOUT_MS: "1500" });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ChannelPosition } from "../../src/client/channel-position.js";
 import { reconnectDelayMs } from "../../src/client/reconnect-delay.js";
+import { RecentIds } from "../../src/client/recent-ids.js";
 
 test("in-order messages are delivered and advance the position", () => {
   const position = new ChannelPosition({ epoch: "e1", offset: 3 });
@@ -75,4 +76,14 @@ test("reconnect delays honour advice, back off without it, and add bounded jitte
   assert.equal(reconnectDelayMs(options, 0, undefined, () => 0), 100);
   assert.equal(reconnectDelayMs(options, 3, undefined, () => 0), 800);
   assert.equal(reconnectDelayMs(options, 30, undefined, () => 0.999), 1049);
+});
+
+test("recent ids: a repeated id is seen, and the oldest ids are forgotten past the capacity", () => {
+  const ids = new RecentIds(2);
+  assert.equal(ids.seen("a"), false);
+  assert.equal(ids.seen("a"), true);
+  assert.equal(ids.seen("b"), false);
+  assert.equal(ids.seen("c"), false);
+  assert.equal(ids.seen("a"), false, "forgotten: only the last 2 are kept");
+  assert.equal(ids.seen("c"), true);
 });

@@ -9,6 +9,7 @@ import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { dedupKey } from "../dedup-key.js";
 import { mintEpoch } from "../epoch.js";
+import { mintMessageId } from "../message-id.js";
 import { DeliveredPositions } from "./delivered-positions.js";
 import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
 import { FanoutReader } from "./fanout-reader.js";
@@ -115,9 +116,11 @@ export class RedisBroker implements Broker {
     const args: (string | number)[] = [keyPrefix, historySize, historyTtlMs, metaTtlMs, mintEpoch(), fanoutMaxLength, requests.length];
     for (const request of requests) {
       // Every publish carries an id, so a script that ran on a master that died before answering
-      // is not run twice when it is retried on the next one.
-      const id = request.id === undefined ? `${keyPrefix}id:i:${randomUUID()}` : `${keyPrefix}id:u:${dedupKey({ ...request, id: request.id })}`;
-      args.push(id, request.id === undefined ? internalTtl : dedupWindowMs, request.event, JSON.stringify(request.data ?? null), request.channels.length, ...request.channels);
+      // is not run twice when it is retried on the next one; and if that master's writes are lost
+      // with it, the copy written again carries the same message id for clients to drop.
+      const messageId = request.id ?? mintMessageId();
+      const idKey = request.id === undefined ? `${keyPrefix}id:i:${messageId}` : `${keyPrefix}id:u:${dedupKey({ ...request, id: request.id })}`;
+      args.push(idKey, request.id === undefined ? internalTtl : dedupWindowMs, messageId, request.event, JSON.stringify(request.data ?? null), request.channels.length, ...request.channels);
     }
     const deadline = Date.now() + timeoutMs;
     const results = await this.withRetries(
