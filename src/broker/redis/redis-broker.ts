@@ -15,6 +15,7 @@ import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
 import { FanoutReader } from "./fanout-reader.js";
 import { defineScripts, type ScriptRunner } from "./scripts.js";
 import { releaseRedisClient, serverAddress } from "../../redis/connections.js";
+import { replicasToWaitFor } from "../../redis/replicas-to-wait-for.js";
 
 export interface RedisBrokerOptions {
   /** Publishes, history reads, probes. */
@@ -23,6 +24,8 @@ export interface RedisBrokerOptions {
   reader: Redis;
   keyPrefix: string;
   durability: "leader" | "replica";
+  /** At replica durability: replicas silent for longer are not waited for (see replicasToWaitFor). */
+  replicaMaxLagSeconds: number;
   timeoutMs: number;
   historySize: number;
   historyTtlMs: number;
@@ -110,7 +113,7 @@ export class RedisBroker implements Broker {
     return this.reader.start();
   }
 
-  async publish(requests: PublishRequest[]): Promise<PublishOutcome[]> {
+  async publish(requests: PublishRequest[], arrivedAt = Date.now()): Promise<PublishOutcome[]> {
     const { keyPrefix, historySize, historyTtlMs, metaTtlMs, dedupWindowMs, fanoutMaxLength, timeoutMs } = this.options;
     const internalTtl = Math.max(INTERNAL_ID_TTL_FLOOR_MS, 2 * timeoutMs);
     const args: (string | number)[] = [keyPrefix, historySize, historyTtlMs, metaTtlMs, mintEpoch(), fanoutMaxLength, requests.length];
@@ -122,14 +125,17 @@ export class RedisBroker implements Broker {
       const idKey = request.id === undefined ? `${keyPrefix}id:i:${messageId}` : `${keyPrefix}id:u:${dedupKey({ ...request, id: request.id })}`;
       args.push(idKey, request.id === undefined ? internalTtl : dedupWindowMs, messageId, request.event, JSON.stringify(request.data ?? null), request.channels.length, ...request.channels);
     }
-    const deadline = Date.now() + timeoutMs;
+    // Retries, the post-failover gate and WAITs included: the publisher hears within timeoutMs.
+    const deadline = arrivedAt + timeoutMs;
     const results = await this.withRetries(
       "publish",
       async () => {
         await this.gate;
-        const replies = (await this.run("pusherPublish", args)) as string[];
-        if (this.options.durability === "replica") await this.waitForReplica(deadline);
-        return replies;
+        if (this.options.durability === "leader") return (await this.run("pusherPublish", args)) as string[];
+        // Sent together, so INFO names the replicas connected right after the write: one round trip.
+        const [replies, info] = await Promise.all([this.run("pusherPublish", args), this.replicationInfo()]);
+        await this.waitForReplicas(info, deadline);
+        return replies as string[];
       },
       deadline,
     );
@@ -259,13 +265,23 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** WAIT in short steps: a connection silent for longer than redis.commandTimeoutMs is taken for a hung master. */
-  private async waitForReplica(deadline: number): Promise<void> {
+  private replicationInfo(): Promise<string> {
+    return this.loss.guard(this.options.commands.info("replication"));
+  }
+
+  /**
+   * WAIT until every replica that counts (replicasToWaitFor) has the write, in short steps: a
+   * connection silent for longer than redis.commandTimeoutMs is taken for a hung master, and a
+   * replica that connects or stalls meanwhile changes the count.
+   */
+  private async waitForReplicas(info: string, deadline: number): Promise<void> {
+    let needed = replicasToWaitFor(info, this.options.replicaMaxLagSeconds);
     while (Date.now() < deadline) {
       const step = Math.max(1, Math.min(deadline - Date.now(), WAIT_STEP_MS));
-      if (Number(await this.loss.guard(this.options.commands.call("WAIT", 1, step))) >= 1) return;
+      if (Number(await this.loss.guard(this.options.commands.call("WAIT", needed, step))) >= needed) return;
+      needed = replicasToWaitFor(await this.replicationInfo(), this.options.replicaMaxLagSeconds);
     }
-    throw new PusherError("unavailable", "no replica acknowledged the message within publish.timeoutMs; retry with the same id", 1);
+    throw new PusherError("unavailable", "the replicas did not all acknowledge the message within publish.timeoutMs; retry with the same id", 1);
   }
 
   /**
