@@ -232,6 +232,7 @@ export class RedisBroker implements Broker {
           this.historyLost(channel, String(changed[j + 1]), Number(changed[j + 2]));
         }
       }
+      if (this.openGate) logger.info({ master, channels: entries.length }, "channel heads checked against the master; publishing resumes");
       this.openGate?.();
     } catch (err) {
       logger.warn({ err: (err as Error).message }, "could not check channel heads against the master; publishing waits");
