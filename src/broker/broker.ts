@@ -28,9 +28,11 @@ export interface HistoryResult {
 export interface Broker {
   /**
    * Sequences each request: assigns every channel its next offset, appends to history, fans out.
-   * Resolves once the messages are durable at the configured level. One outcome per request, in order.
+   * Resolves once the messages are durable at the configured level, or fails with `unavailable` no
+   * later than publish.timeoutMs after `arrivedAt` (default: now), when the publisher's request
+   * arrived. One outcome per request, in order.
    */
-  publish(requests: PublishRequest[]): Promise<PublishOutcome[]>;
+  publish(requests: PublishRequest[], arrivedAt?: number): Promise<PublishOutcome[]>;
   /** Reads a channel's head and, with `since`, the messages after it. */
   history(channel: string, since?: StreamPosition): Promise<HistoryResult>;
   /** Sets the fan-out consumer: every published message, in offset order per channel. */

@@ -25,6 +25,7 @@ export function createWorkerBroker(config: PusherConfig, logger: Logger, observe
     reader: createRedisClient(config.redis, "fanout", redisLogger, retriedByCaller(config, FANOUT_BLOCK_MS)),
     keyPrefix: config.redis.keyPrefix,
     durability: config.publish.durability as "leader" | "replica",
+    replicaMaxLagSeconds: config.publish.replicaMaxLagSeconds,
     timeoutMs: config.publish.timeoutMs,
     historySize: config.history.size,
     historyTtlMs: config.history.ttlSeconds * 1000,

@@ -2,6 +2,10 @@ import type { ErrorBody } from "../protocol/errors.js";
 import type { ResyncNotice, SubscribeAck } from "../protocol/events.js";
 import type { Message, StreamPosition, SubscribeRequest } from "../protocol/messages.js";
 import { ChannelPosition, type PositionJump } from "./channel-position.js";
+import { RecentIds } from "./recent-ids.js";
+
+/** Enough for the messages a failover can write twice: the last moments before the master died. */
+const DEFAULT_DEDUP_IDS = 1000;
 
 /** A successful subscribe ack. */
 export type SubscribeOk = Extract<SubscribeAck, { ok: true }>;
@@ -29,6 +33,12 @@ export interface SubscribeOptions {
    * subscribe then asks the server for everything after it.
    */
   since?: StreamPosition;
+  /**
+   * How many recent message ids the subscription remembers, to drop a message the server wrote
+   * twice across an epoch change (default 1000). Publishers that reuse an `id` on a channel for
+   * another message must keep the reuses further apart than this.
+   */
+  dedupIds?: number;
   /** Called when messages were missed and cannot be replayed; the stream goes on from the new position. */
   onResync?(event: ResyncEvent): void;
   /** Called when the server refuses the subscription (retried for transient codes, final for others). */
@@ -84,6 +94,7 @@ export class ChannelSubscription implements Subscription {
   readonly #options: SubscribeOptions;
   readonly #host: SubscriptionHost;
   readonly #position: ChannelPosition;
+  readonly #recentIds: RecentIds;
   #attempt = 0;
   #closed = false;
   #settled = false;
@@ -96,6 +107,7 @@ export class ChannelSubscription implements Subscription {
     this.#options = options;
     this.#host = host;
     this.#position = new ChannelPosition(options.since);
+    this.#recentIds = new RecentIds(options.dedupIds ?? DEFAULT_DEDUP_IDS);
     this.ready = new Promise<SubscribeOk>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -154,12 +166,17 @@ export class ChannelSubscription implements Subscription {
     if (jump) this.#tellResync(jump, { epoch: ack.epoch, offset: ack.offset });
   }
 
-  /** Delivers a message exactly once, after telling the application about any hole before it. */
+  /**
+   * Delivers a message exactly once, after telling the application about any hole before it. A
+   * message whose id was delivered already still moves the position (its offset is taken) but
+   * does not reach the handler.
+   */
   handleMessage(message: Message): void {
     if (this.#closed) return;
     const verdict = this.#position.accept(message);
     if (!verdict.deliver) return;
     if (verdict.jump) this.#tellResync(verdict.jump, { epoch: message.epoch, offset: message.offset - 1 });
+    if (message.id !== undefined && this.#recentIds.seen(message.id)) return;
     try {
       this.#handler(message);
     } catch (err) {

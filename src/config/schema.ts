@@ -147,6 +147,12 @@ export const schema = {
   publish: {
     durability: { doc: "When a publish is acknowledged: leader (written on the master) or replica (also on a replica, via WAIT)", format: ["leader", "replica"], default: "leader", env: "PUSHER_PUBLISH_DURABILITY" },
     timeoutMs: { doc: "How long a publish may wait for the broker before it fails with 503", format: "nat", default: 10000, env: "PUSHER_PUBLISH_TIMEOUT_MS" },
+    replicaMaxLagSeconds: {
+      doc: "At durability replica, a publish waits for every connected replica (syncing ones included) except those that have not acknowledged replication for longer than this (stalled or cut off), and for at least one",
+      format: "nat",
+      default: 3,
+      env: "PUSHER_PUBLISH_REPLICA_MAX_LAG_SECONDS",
+    },
     dedupWindowSeconds: { doc: "How long a publish id is remembered, so a retried publish is not delivered twice", format: "nat", default: 300, env: "PUSHER_PUBLISH_DEDUP_WINDOW_SECONDS" },
     maxBatchMessages: { doc: "Messages accepted in one /v1/batch request", format: "nat", default: 100, env: "PUSHER_PUBLISH_MAX_BATCH_MESSAGES" },
   },

@@ -56,6 +56,13 @@ export interface Message {
   offset: number;
   /** Milliseconds since the epoch at which the broker accepted the message. */
   ts: number;
+  /**
+   * The message's identity, stable across retries and epochs: the publish `id` when the publisher
+   * gave one, else one the Redis broker minted. A message the server had to write again (an
+   * unknown outcome retried on a new master) carries the same id in its new epoch, so a client can
+   * drop the second copy. Absent on embedded-mode messages published without an id.
+   */
+  id?: string;
 }
 
 /** What a publish answers: the position each channel's copy of the message took. */

@@ -23,17 +23,19 @@ export interface PublishApiDeps {
 /** POST /v1/publish and POST /v1/batch (DESIGN §4). */
 export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler; batch: RouteHandler } {
   const publish = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const arrivedAt = Date.now();
     const key = deps.apiKeys.authenticate(req);
     const { limits } = deps;
     const raw = await readJsonBody(req, limits.maxPayloadBytes + ENVELOPE_BYTES, limits.maxPayloadDepth, PUBLISH_ENVELOPE_DEPTH);
     const request = publishRequestFrom(raw, limits);
     await deps.keyRate.take(key);
-    const [outcome] = await sendToBroker(deps, [request]);
+    const [outcome] = await sendToBroker(deps, [request], arrivedAt);
     if (!outcome?.ok) throw outcome?.error ?? new PusherError("internal");
     sendJson(res, 200, { offsets: outcome.offsets });
   };
 
   const batch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const arrivedAt = Date.now();
     const key = deps.apiKeys.authenticate(req);
     const { limits } = deps;
     const raw = await readJsonBody(req, deps.maxBatchMessages * (limits.maxPayloadBytes + ENVELOPE_BYTES), limits.maxPayloadDepth, BATCH_ENVELOPE_DEPTH);
@@ -48,7 +50,7 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
     });
     const valid = parsed.filter((p): p is PublishRequest => !(p instanceof Error));
     await deps.keyRate.take(key, Math.max(1, valid.length));
-    const outcomes = valid.length > 0 ? await sendToBroker(deps, valid) : [];
+    const outcomes = valid.length > 0 ? await sendToBroker(deps, valid, arrivedAt) : [];
     let next = 0;
     const results = parsed.map((p) => {
       if (p instanceof Error) return { ok: false, status: p instanceof PusherError ? p.status : 500, error: toErrorBody(p) };
@@ -61,11 +63,12 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
   return { publish, batch };
 }
 
-async function sendToBroker(deps: PublishApiDeps, requests: PublishRequest[]) {
+/** `arrivedAt`: publish.timeoutMs counts from the request's arrival, body reading and rate limits included. */
+async function sendToBroker(deps: PublishApiDeps, requests: PublishRequest[], arrivedAt: number) {
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;
   try {
-    const outcomes = await deps.broker.publish(requests);
+    const outcomes = await deps.broker.publish(requests, arrivedAt);
     deps.onPublished("ok", requests.length, seconds());
     return outcomes;
   } catch (err) {

@@ -52,6 +52,14 @@ export function brokerSuite(name: string, options: SuiteOptions, create: () => P
       assert.equal(other.offset, 1);
     });
 
+    withFixture("a message carries its publish id, live and in history replays", async ({ brokers: [a, b] }) => {
+      const live = collect(b!, 1);
+      const at = await one(a!, "ids", 1, "order-1");
+      assert.equal((await live)[0]!.id, "order-1");
+      const { messages } = await b!.history("ids", { epoch: at.epoch, offset: 0 });
+      assert.deepEqual(messages.map((m) => m.id), ["order-1"]);
+    });
+
     withFixture("every broker receives every message once, in offset order", async ({ brokers }) => {
       const received = brokers.map((b) => collect(b, 20));
       for (let i = 0; i < 20; i++) await one(brokers[i % brokers.length]!, "fan", i);

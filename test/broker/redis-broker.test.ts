@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
+import { PusherError } from "../../src/protocol/errors.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { createRedisClient, type RedisSettings } from "../../src/redis/connections.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
+import { retryUntil } from "../../src/redis/retry-until.js";
+import { replicasToWaitFor } from "../../src/redis/replicas-to-wait-for.js";
 import { brokerSuite } from "./broker-suite.js";
 
 const historySize = 10;
@@ -21,8 +24,18 @@ function redisNode(): Promise<RedisNode> {
 }
 
 /** Brokers as two workers would hold them: each with its own connections, one Redis between them. */
-async function redisBrokers(count: number, overrides: { keyPrefix?: string; start?: boolean } = {}): Promise<RedisBroker[]> {
-  const node = await redisNode();
+interface FixtureOverrides {
+  keyPrefix?: string;
+  start?: boolean;
+  /** Another Redis than the file's shared one. */
+  node?: RedisNode;
+  durability?: "leader" | "replica";
+  timeoutMs?: number;
+  replicaMaxLagSeconds?: number;
+}
+
+async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Promise<RedisBroker[]> {
+  const node = overrides.node ?? (await redisNode());
   const settings = { mode: "standalone", url: `redis://${node.address}` } as RedisSettings;
   const keyPrefix = overrides.keyPrefix ?? `t-${randomUUID().slice(0, 8)}:`;
   const brokers = Array.from(
@@ -32,8 +45,9 @@ async function redisBrokers(count: number, overrides: { keyPrefix?: string; star
         commands: createRedisClient(settings, `commands-${i}`, logger, { autoResendUnfulfilledCommands: false }),
         reader: createRedisClient(settings, `fanout-${i}`, logger, { autoResendUnfulfilledCommands: false }),
         keyPrefix,
-        durability: "leader",
-        timeoutMs: 2000,
+        durability: overrides.durability ?? "leader",
+        replicaMaxLagSeconds: overrides.replicaMaxLagSeconds ?? 3,
+        timeoutMs: overrides.timeoutMs ?? 2000,
         historySize,
         historyTtlMs: 60_000,
         metaTtlMs: 60_000,
@@ -137,5 +151,106 @@ test("an offset handed out again after lost writes mints a new epoch for every s
     assert.deepEqual(next.offsets.r, { epoch: head.epoch, offset: 1 });
   } finally {
     await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
+test("a history read answered before the reader found its place loses nothing after the head it gave", async () => {
+  // A respawned worker takes its killed predecessor's clients at once: their subscribes read history
+  // while its fan-out reader is still connecting and locating the stream's end.
+  const [a, b] = await redisBrokers(2, { start: false });
+  try {
+    await a!.start();
+    const received: Message[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    b!.onMessages((messages) => {
+      received.push(...messages);
+      if (received.some((m) => m.data === 5)) done();
+    });
+    const [first] = await a!.publish([{ channels: ["join"], event: "e", data: 1 }]);
+    assert.ok(first?.ok);
+    const reading = b!.history("join");
+    const started = b!.start();
+    for (let i = 2; i <= 4; i++) await a!.publish([{ channels: ["join"], event: "e", data: i }]);
+    const { head } = await reading;
+    await started;
+    await a!.publish([{ channels: ["join"], event: "e", data: 5 }]);
+    await all;
+    const expected = Array.from({ length: 5 - head.offset }, (_, i) => head.offset + 1 + i);
+    // What the reader delivers at or below the head is dropped by the joiner's feed; above it, nothing may be missing.
+    assert.deepEqual(received.map((m) => m.offset).filter((o) => o > head.offset), expected, `every offset after the head ${head.offset} the history read gave`);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
+test("a publish without an id gets one minted, the same in the fan-out and in history", async () => {
+  const [a, b] = await redisBrokers(2);
+  try {
+    const live = new Promise<Message[]>((resolve) => b!.onMessages(resolve));
+    const [outcome] = await a!.publish([{ channels: ["minted"], event: "e", data: 1 }]);
+    assert.ok(outcome?.ok);
+    const [message] = await live;
+    assert.match(message!.id ?? "", /^[A-Za-z0-9_-]{16}$/);
+    const { messages } = await b!.history("minted", { epoch: outcome.offsets.minted!.epoch, offset: 0 });
+    assert.equal(messages[0]!.id, message!.id);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
+/** A master and two replicas linked by REPLICAOF, resolved once both replicas are online. */
+async function replicatedRedis(t: TestContext): Promise<{ master: RedisNode; replicas: RedisNode[]; admin: (node: RedisNode) => Redis }> {
+  const [master, ...replicas] = await Promise.all([startRedis(t), startRedis(t), startRedis(t)]);
+  const admin = (node: RedisNode): Redis => {
+    const client = new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 1, lazyConnect: true });
+    client.on("error", () => undefined);
+    t.after(() => client.disconnect());
+    return client;
+  };
+  await Promise.all(replicas.map((r) => admin(r).replicaof(master!.host, String(master!.port))));
+  const masterAdmin = admin(master!);
+  await retryUntil(async () => assert.equal((await masterAdmin.info("replication")).match(/state=online/g)?.length, 2), { timeoutMs: 10_000 });
+  return { master: master!, replicas, admin };
+}
+
+test("replica durability: a publish is acknowledged only once every replica in sync has it", async (t) => {
+  const { master, replicas, admin } = await replicatedRedis(t);
+  const [broker] = await redisBrokers(1, { node: master, keyPrefix: "replica:", durability: "replica", timeoutMs: 1500 });
+  const publishTwo = () => broker!.publish([{ channels: ["r"], event: "e", data: 2, id: "two" }]);
+  try {
+    const [first] = await broker!.publish([{ channels: ["r"], event: "e", data: 1 }]);
+    assert.ok(first?.ok, "both replicas in sync: acknowledged");
+    // A replica behind for a moment (a loaded machine, or one resyncing after a failover): with
+    // WAIT 1 the other replica alone acknowledged the write, and a second failover promoting this
+    // one (issue 10) lost it.
+    replicas[1]!.signal("SIGSTOP");
+    const started = Date.now();
+    const refused = await publishTwo().catch((err: Error) => err);
+    replicas[1]!.signal("SIGCONT");
+    assert.ok(refused instanceof PusherError && refused.code === "unavailable", "not acknowledged while a replica in sync lacked it");
+    assert.ok(Date.now() - started < 1500 + 500, "answered within publish.timeoutMs");
+    const [retried] = await publishTwo();
+    assert.ok(retried?.ok);
+    assert.deepEqual(retried.offsets.r, { epoch: first.offsets.r!.epoch, offset: 2 });
+    for (const replica of replicas) assert.equal(await admin(replica).hget("replica:c:r", "o"), "2", `${replica.address} holds it`);
+  } finally {
+    replicas[1]!.signal("SIGCONT");
+    await broker!.close();
+  }
+});
+
+test("replica durability: a replica stalled past publish.replicaMaxLagSeconds is not waited for", async (t) => {
+  const { master, replicas, admin } = await replicatedRedis(t);
+  const [broker] = await redisBrokers(1, { node: master, durability: "replica", timeoutMs: 1500, replicaMaxLagSeconds: 1 });
+  replicas[1]!.signal("SIGSTOP");
+  try {
+    const masterAdmin = admin(master);
+    await retryUntil(async () => assert.equal(replicasToWaitFor(await masterAdmin.info("replication"), 1), 1), { timeoutMs: 10_000, intervalMs: 100 });
+    const [outcome] = await broker!.publish([{ channels: ["s"], event: "e", data: 1 }]);
+    assert.ok(outcome?.ok);
+  } finally {
+    replicas[1]!.signal("SIGCONT");
+    await broker!.close();
   }
 });

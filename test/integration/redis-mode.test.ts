@@ -8,6 +8,7 @@ import { startPusher, type PusherHost } from "../helpers/pusher.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
 import { retryUntil } from "../../src/redis/retry-until.js";
 import { withTimeout } from "../helpers/with-timeout.js";
+import { assertDeliveryGuarantee, ChannelRecorder, SteadyPublisher } from "../helpers/steady-traffic.js";
 
 /** The Redis backend (standalone) end to end: across hosts, lost history, a hung Redis, metrics. */
 
@@ -96,6 +97,32 @@ test("a master that lost acknowledged writes: subscribers resync at once, offset
   assert.deepEqual([sixth.epoch, sixth.offset, sixth.data], [next.epoch, 1, 6]);
 });
 
+test("a message written again in a new epoch (its first copy lost with the master) reaches the application once", async (t) => {
+  const redis = await startRedis(t);
+  const [host] = await hostsOn(t, redis, 1);
+  const ch = channel("twice");
+  const recorder = new ChannelRecorder(t, host!.url, ch);
+  await recorder.subscribed();
+  const send = (seq: number) => publish(host!.url, { channel: ch, event: "seq", data: { seq }, id: `${ch}-${seq}` });
+  for (let seq = 1; seq <= 3; seq++) assert.equal((await send(seq)).status, 200);
+  await recorder.waitForAll([1, 2, 3]);
+  // A promoted replica that missed the last write: head, history and the id's memory all lack it,
+  // and the publisher, whose answer was lost with the old master, sends it again with its id.
+  const redisAdmin = admin(t, redis);
+  await redisAdmin.hset(`pusher:c:${ch}`, "o", 2);
+  await redisAdmin.xtrim(`pusher:h:${ch}`, "MAXLEN", 2);
+  await redisAdmin.del(...(await redisAdmin.keys("pusher:id:*")));
+  await redisAdmin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+  const resynced = withTimeout(new Promise<void>((resolve) => recorder.client.on("resync", () => resolve())), 10_000, "a resync");
+  await resynced;
+  const again = await send(3);
+  assert.equal(again.status, 200);
+  assert.notEqual(again.body.offsets[ch].epoch, recorder.messages[0]!.epoch, "written again in a new epoch");
+  assert.equal((await send(4)).status, 200);
+  await recorder.waitForAll([4]);
+  assert.deepEqual(recorder.seqs(), [1, 2, 3, 4]);
+});
+
 test("a hung Redis: /readyz turns 503, publishes answer 503 with Retry-After, and both recover", async (t) => {
   const redis = await startRedis(t);
   const [a] = await hostsOn(t, redis, 1, { PUSHER_PUBLISH_TIMEOUT_MS: "1500" });
@@ -132,4 +159,32 @@ test("metrics name the Redis master and time publishes", async (t) => {
   assert.match(text, /pusher_redis_failovers_total 0/);
   assert.match(text, /pusher_publish_wait_seconds_count 1/);
   assert.match(text, /pusher_fanout_lag_seconds \d/);
+});
+
+test("a worker SIGKILL costs no resync: its clients recover every acknowledged message exactly once", async (t) => {
+  const redis = await startRedis(t);
+  const env = { PUSHER_REDIS_MODE: "standalone", PUSHER_REDIS_URL: `redis://${redis.address}` };
+  // Publishing goes through another host: publishes relayed to the dying worker are the primary's concern.
+  const [host, publishing] = await Promise.all([startPusher(t, { workers: 2, env }), startPusher(t, { workers: 1, env })]);
+  const channels = Array.from({ length: 4 }, (_, i) => `workerkill-${i}-${randomUUID().slice(0, 8)}`);
+  // The killed worker's clients reconnect to its respawned successor first (least-connection):
+  // their history reads race that worker's fan-out reader finding its place in the stream.
+  const recorders = channels.flatMap((ch) => Array.from({ length: 6 }, () => new ChannelRecorder(t, host!.url, ch)));
+  await Promise.all(recorders.map((r) => r.subscribed()));
+  const publishers = channels.map((ch) => new SteadyPublisher([publishing!.url], ch, 50));
+  publishers.forEach((p) => p.start());
+  await Promise.all(publishers.map((p) => p.nextAckAfter(Date.now() + 500)));
+
+  const [index, pid] = [...host!.workers][0]!;
+  process.kill(pid, "SIGKILL");
+  await host!.waitForLog((l) => l.msg === "worker ready" && l.index === index && l.workerPid !== pid);
+  await Promise.all(publishers.map((p) => p.nextAckAfter(Date.now() + 1000)));
+  await Promise.all(publishers.map((p) => p.stop()));
+
+  for (const [i, publisher] of publishers.entries()) {
+    assert.deepEqual(publisher.failures, [], `publishes on ${channels[i]}`);
+    const own = recorders.filter((r) => r.subscription.channel === channels[i]);
+    await Promise.all(own.map((r) => r.waitForAll(publisher.acks.map((a) => a.seq))));
+    own.forEach((r, j) => assert.equal(assertDeliveryGuarantee(r, publisher.acks, `${channels[i]} subscriber ${j}`), 0, `${channels[i]} subscriber ${j} resynced`));
+  }
 });

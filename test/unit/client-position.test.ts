@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ChannelPosition } from "../../src/client/channel-position.js";
 import { reconnectDelayMs } from "../../src/client/reconnect-delay.js";
+import { RecentIds } from "../../src/client/recent-ids.js";
+import { ChannelSubscription } from "../../src/client/subscription.js";
 
 test("in-order messages are delivered and advance the position", () => {
   const position = new ChannelPosition({ epoch: "e1", offset: 3 });
@@ -75,4 +77,30 @@ test("reconnect delays honour advice, back off without it, and add bounded jitte
   assert.equal(reconnectDelayMs(options, 0, undefined, () => 0), 100);
   assert.equal(reconnectDelayMs(options, 3, undefined, () => 0), 800);
   assert.equal(reconnectDelayMs(options, 30, undefined, () => 0.999), 1049);
+});
+
+test("recent ids: a repeated id is seen, and the oldest ids are forgotten past the capacity", () => {
+  const ids = new RecentIds(2);
+  assert.equal(ids.seen("a"), false);
+  assert.equal(ids.seen("a"), true);
+  assert.equal(ids.seen("b"), false);
+  assert.equal(ids.seen("c"), false);
+  assert.equal(ids.seen("a"), false, "forgotten: only the last 2 are kept");
+  assert.equal(ids.seen("c"), true);
+});
+
+test("a subscription hands a message written again in a new epoch (same id) to the application once", () => {
+  const delivered: unknown[] = [];
+  const resyncs: string[] = [];
+  const host = { reportError: (err: unknown) => { throw err; }, reportResync: () => undefined, release: () => undefined };
+  const subscription = new ChannelSubscription("c", (m) => delivered.push(m.data), { onResync: (e) => resyncs.push(e.reason) }, host);
+  subscription.handleAck({ ok: true, epoch: "e1", offset: 0 }, undefined);
+  subscription.handleMessage({ channel: "c", event: "v", data: 1, epoch: "e1", offset: 1, ts: 0, id: "a" });
+  subscription.handleResync({ channel: "c", epoch: "e2", offset: 0, reason: "epoch_changed" });
+  subscription.handleMessage({ channel: "c", event: "v", data: 1, epoch: "e2", offset: 1, ts: 0, id: "a" });
+  subscription.handleMessage({ channel: "c", event: "v", data: 2, epoch: "e2", offset: 2, ts: 0, id: "b" });
+  subscription.handleMessage({ channel: "c", event: "v", data: 3, epoch: "e2", offset: 3, ts: 0 });
+  assert.deepEqual(delivered, [1, 2, 3]);
+  assert.deepEqual(resyncs, ["epoch_changed"]);
+  assert.deepEqual(subscription.position, { epoch: "e2", offset: 3 }, "the copy's offset still counts");
 });

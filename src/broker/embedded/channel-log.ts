@@ -65,7 +65,7 @@ export class ChannelLog {
       for (const channel of request.channels) {
         const state = this.channel(channel, now) ?? this.create(channel, now);
         state.offset += 1;
-        const message: Message = { channel, event: request.event, data: request.data, epoch: state.epoch, offset: state.offset, ts: now };
+        const message: Message = { channel, event: request.event, data: request.data, epoch: state.epoch, offset: state.offset, ts: now, ...(request.id !== undefined ? { id: request.id } : {}) };
         state.history.push(message);
         offsets[channel] = { epoch: state.epoch, offset: state.offset };
         messages.push(message);

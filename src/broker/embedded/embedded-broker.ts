@@ -22,8 +22,8 @@ export class EmbeddedBroker implements Broker {
     });
   }
 
-  async publish(requests: PublishRequest[]): Promise<PublishOutcome[]> {
-    const result = (await this.request({ t: "broker:publish", requests }, this.timeoutMs)) as WireOutcome[];
+  async publish(requests: PublishRequest[], arrivedAt = Date.now()): Promise<PublishOutcome[]> {
+    const result = (await this.request({ t: "broker:publish", requests }, Math.max(1, arrivedAt + this.timeoutMs - Date.now()))) as WireOutcome[];
     return result.map((o) => (o.ok ? o : { ok: false, error: new PusherError(o.error.code, o.error.message) }));
   }
 

@@ -7,7 +7,8 @@ export type FanoutEntry = { kind: "message"; message: Message } | { kind: "probe
 
 /**
  * Decodes a fan-out entry. The publish script writes fields in a fixed order
- * (c, v, d, e, o, t), and the probe writes (k, nonce), so positions are enough.
+ * (c, v, d, e, o, t, i), and the probe writes (k, nonce), so positions are enough. Entries
+ * written before message ids existed end at t.
  */
 export function decodeFanoutEntry([, fields]: StreamEntry): FanoutEntry | undefined {
   if (fields[0] === "k") return { kind: "probe", nonce: fields[1] ?? "" };
@@ -21,11 +22,16 @@ export function decodeFanoutEntry([, fields]: StreamEntry): FanoutEntry | undefi
       epoch: fields[7]!,
       offset: Number(fields[9]),
       ts: Number(fields[11]),
+      ...messageId(fields, 12),
     },
   };
 }
 
-/** Decodes a channel history entry (ID "<offset>-0", fields v, d, t). */
+/** Decodes a channel history entry (ID "<offset>-0", fields v, d, t, i). */
 export function decodeHistoryEntry(channel: string, epoch: string, [id, fields]: StreamEntry): Message {
-  return { channel, event: fields[1]!, data: JSON.parse(fields[3]!), epoch, offset: Number(id.slice(0, id.indexOf("-"))), ts: Number(fields[5]) };
+  return { channel, event: fields[1]!, data: JSON.parse(fields[3]!), epoch, offset: Number(id.slice(0, id.indexOf("-"))), ts: Number(fields[5]), ...messageId(fields, 6) };
+}
+
+function messageId(fields: string[], at: number): { id?: string } {
+  return fields[at] === "i" && fields[at + 1] !== undefined ? { id: fields[at + 1] } : {};
 }

@@ -43,10 +43,24 @@ export class FanoutReader {
   private running?: Promise<void>;
   private readonly ready: ClientReady;
   private readonly loss: ConnectionLoss;
+  /** Pending while the reader does not know where it reads from (at start, and after a lost connection). */
+  private located: Promise<void>;
+  private markLocated!: () => void;
 
   constructor(private readonly options: FanoutReaderOptions) {
     this.ready = new ClientReady(options.client);
     this.loss = new ConnectionLoss(options.client);
+    this.located = this.unlocated();
+  }
+
+  /**
+   * Resolves once the reader reads from a known place in the stream. A history read must wait
+   * for it: its head is only a safe join point if every later message is read after it, and a
+   * reader that locates the stream's end after the read skips what was written in between (a
+   * respawned worker took its predecessor's clients while still connecting: they resynced).
+   */
+  positioned(): Promise<void> {
+    return this.located;
   }
 
   /** Resolves once the reader knows where the stream ends and reads from there. */
@@ -73,6 +87,7 @@ export class FanoutReader {
       } catch (err) {
         if (this.closed) return;
         logger.warn({ err: (err as Error).message }, "fan-out read interrupted; resuming after reconnect");
+        this.located = this.unlocated();
         // An error that is not a lost connection (a key of the wrong type) would otherwise repeat at once.
         await delay(RETRY_PAUSE_MS);
         await this.resume();
@@ -100,12 +115,17 @@ export class FanoutReader {
         const { client, masterCheck, logger } = this.options;
         if (!(await onTheMaster(client, masterCheck, logger))) continue;
         this.lastId = choose(await this.streamEnd());
+        this.markLocated();
         logger.info({ from: this.lastId, master: serverAddress(client) }, "fan-out reader positioned");
         return;
       } catch {
         // Lost the connection again while looking: wait for the next one.
       }
     }
+  }
+
+  private unlocated(): Promise<void> {
+    return new Promise((resolve) => (this.markLocated = resolve));
   }
 
   private async handle(entries: StreamEntry[]): Promise<void> {

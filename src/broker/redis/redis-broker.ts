@@ -9,11 +9,13 @@ import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { dedupKey } from "../dedup-key.js";
 import { mintEpoch } from "../epoch.js";
+import { mintMessageId } from "../message-id.js";
 import { DeliveredPositions } from "./delivered-positions.js";
 import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
 import { FanoutReader } from "./fanout-reader.js";
 import { defineScripts, type ScriptRunner } from "./scripts.js";
 import { releaseRedisClient, serverAddress } from "../../redis/connections.js";
+import { replicasToWaitFor } from "../../redis/replicas-to-wait-for.js";
 
 export interface RedisBrokerOptions {
   /** Publishes, history reads, probes. */
@@ -22,6 +24,8 @@ export interface RedisBrokerOptions {
   reader: Redis;
   keyPrefix: string;
   durability: "leader" | "replica";
+  /** At replica durability: replicas silent for longer are not waited for (see replicasToWaitFor). */
+  replicaMaxLagSeconds: number;
   timeoutMs: number;
   historySize: number;
   historyTtlMs: number;
@@ -109,24 +113,29 @@ export class RedisBroker implements Broker {
     return this.reader.start();
   }
 
-  async publish(requests: PublishRequest[]): Promise<PublishOutcome[]> {
+  async publish(requests: PublishRequest[], arrivedAt = Date.now()): Promise<PublishOutcome[]> {
     const { keyPrefix, historySize, historyTtlMs, metaTtlMs, dedupWindowMs, fanoutMaxLength, timeoutMs } = this.options;
     const internalTtl = Math.max(INTERNAL_ID_TTL_FLOOR_MS, 2 * timeoutMs);
     const args: (string | number)[] = [keyPrefix, historySize, historyTtlMs, metaTtlMs, mintEpoch(), fanoutMaxLength, requests.length];
     for (const request of requests) {
       // Every publish carries an id, so a script that ran on a master that died before answering
-      // is not run twice when it is retried on the next one.
-      const id = request.id === undefined ? `${keyPrefix}id:i:${randomUUID()}` : `${keyPrefix}id:u:${dedupKey({ ...request, id: request.id })}`;
-      args.push(id, request.id === undefined ? internalTtl : dedupWindowMs, request.event, JSON.stringify(request.data ?? null), request.channels.length, ...request.channels);
+      // is not run twice when it is retried on the next one; and if that master's writes are lost
+      // with it, the copy written again carries the same message id for clients to drop.
+      const messageId = request.id ?? mintMessageId();
+      const idKey = request.id === undefined ? `${keyPrefix}id:i:${messageId}` : `${keyPrefix}id:u:${dedupKey({ ...request, id: request.id })}`;
+      args.push(idKey, request.id === undefined ? internalTtl : dedupWindowMs, messageId, request.event, JSON.stringify(request.data ?? null), request.channels.length, ...request.channels);
     }
-    const deadline = Date.now() + timeoutMs;
+    // Retries, the post-failover gate and WAITs included: the publisher hears within timeoutMs.
+    const deadline = arrivedAt + timeoutMs;
     const results = await this.withRetries(
       "publish",
       async () => {
         await this.gate;
-        const replies = (await this.run("pusherPublish", args)) as string[];
-        if (this.options.durability === "replica") await this.waitForReplica(deadline);
-        return replies;
+        if (this.options.durability === "leader") return (await this.run("pusherPublish", args)) as string[];
+        // Sent together, so INFO names the replicas connected right after the write: one round trip.
+        const [replies, info] = await Promise.all([this.run("pusherPublish", args), this.replicationInfo()]);
+        await this.waitForReplicas(info, deadline);
+        return replies as string[];
       },
       deadline,
     );
@@ -141,7 +150,10 @@ export class RedisBroker implements Broker {
     const { keyPrefix, metaTtlMs, historyTtlMs, timeoutMs } = this.options;
     const [epoch, offset, now, entries] = await this.withRetries(
       "history",
-      async () => (await this.run("pusherHistory", [keyPrefix, channel, mintEpoch(), metaTtlMs, since ? since.offset : -1])) as [string, number, number, StreamEntry[]],
+      async () => {
+        await this.reader.positioned();
+        return (await this.run("pusherHistory", [keyPrefix, channel, mintEpoch(), metaTtlMs, since ? since.offset : -1])) as [string, number, number, StreamEntry[]];
+      },
       Date.now() + timeoutMs,
     );
     const head = { epoch, offset: Number(offset) };
@@ -220,6 +232,7 @@ export class RedisBroker implements Broker {
           this.historyLost(channel, String(changed[j + 1]), Number(changed[j + 2]));
         }
       }
+      if (this.openGate) logger.info({ master, channels: entries.length }, "channel heads checked against the master; publishing resumes");
       this.openGate?.();
     } catch (err) {
       logger.warn({ err: (err as Error).message }, "could not check channel heads against the master; publishing waits");
@@ -253,13 +266,23 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** WAIT in short steps: a connection silent for longer than redis.commandTimeoutMs is taken for a hung master. */
-  private async waitForReplica(deadline: number): Promise<void> {
+  private replicationInfo(): Promise<string> {
+    return this.loss.guard(this.options.commands.info("replication"));
+  }
+
+  /**
+   * WAIT until every replica that counts (replicasToWaitFor) has the write, in short steps: a
+   * connection silent for longer than redis.commandTimeoutMs is taken for a hung master, and a
+   * replica that connects or stalls meanwhile changes the count.
+   */
+  private async waitForReplicas(info: string, deadline: number): Promise<void> {
+    let needed = replicasToWaitFor(info, this.options.replicaMaxLagSeconds);
     while (Date.now() < deadline) {
       const step = Math.max(1, Math.min(deadline - Date.now(), WAIT_STEP_MS));
-      if (Number(await this.loss.guard(this.options.commands.call("WAIT", 1, step))) >= 1) return;
+      if (Number(await this.loss.guard(this.options.commands.call("WAIT", needed, step))) >= needed) return;
+      needed = replicasToWaitFor(await this.replicationInfo(), this.options.replicaMaxLagSeconds);
     }
-    throw new PusherError("unavailable", "no replica acknowledged the message within publish.timeoutMs; retry with the same id", 1);
+    throw new PusherError("unavailable", "the replicas did not all acknowledge the message within publish.timeoutMs; retry with the same id", 1);
   }
 
   /**

@@ -10,6 +10,8 @@ import type { Redis } from "ioredis";
  *                  expiring history.ttlSeconds after the last publish.
  * - P fanout       stream every worker reads from its last ID: one entry per delivered copy.
  * - P id:<id>      the offsets a publish id got, for idempotent retries.
+ *
+ * History and fan-out entries carry the message id (field i) after their other fields.
  */
 
 // Shared by the scripts: the server's clock in ms, and a channel's head created on first use.
@@ -32,7 +34,7 @@ end
 
 /**
  * ARGV: prefix, historySize, historyTtlMs, metaTtlMs, freshEpoch, fanoutMaxLen, requestCount, then
- * per request: idKey ("" for none), idTtlMs, event, dataJson, channelCount, channels...
+ * per request: idKey ("" for none), idTtlMs, messageId, event, dataJson, channelCount, channels...
  * Returns one JSON string per request: { <channel>: [epoch, offset] } (the stored one for a repeated id).
  */
 const PUBLISH = `${PRELUDE}
@@ -42,8 +44,8 @@ local ts = now_ms()
 local results = {}
 local i = 8
 for r = 1, tonumber(ARGV[7]) do
-  local id_key, id_ttl, event, data, count = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  i = i + 5
+  local id_key, id_ttl, message_id, event, data, count = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
+  i = i + 6
   local previous = false
   if id_key ~= '' then previous = redis.call('GET', id_key) end
   if previous then
@@ -56,11 +58,11 @@ for r = 1, tonumber(ARGV[7]) do
       offset = offset + 1
       local hk = prefix .. 'h:' .. channel
       -- First the write that can fail (an ID not above the stream's): scripts are not rolled back.
-      redis.call('XADD', hk, 'MAXLEN', size, offset .. '-0', 'v', event, 'd', data, 't', ts)
+      redis.call('XADD', hk, 'MAXLEN', size, offset .. '-0', 'v', event, 'd', data, 't', ts, 'i', message_id)
       redis.call('PEXPIRE', hk, history_ttl)
       redis.call('HSET', mk, 'o', offset)
       redis.call('PEXPIRE', mk, meta_ttl)
-      redis.call('XADD', fanout, 'MAXLEN', '~', fanout_len, '*', 'c', channel, 'v', event, 'd', data, 'e', epoch, 'o', offset, 't', ts)
+      redis.call('XADD', fanout, 'MAXLEN', '~', fanout_len, '*', 'c', channel, 'v', event, 'd', data, 'e', epoch, 'o', offset, 't', ts, 'i', message_id)
       parts[c] = cjson.encode(channel) .. ':[' .. cjson.encode(epoch) .. ',' .. offset .. ']'
     end
     results[r] = '{' .. table.concat(parts, ',') .. '}'
