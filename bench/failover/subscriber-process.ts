@@ -1,33 +1,56 @@
 /**
- * One failover subscriber process: opens its subscribers on one host, keeps the set of seqs each
- * one's application received, and answers the coordinator over IPC. Subscribers reconnect by
+ * One failover subscriber process: opens its subscribers (on one host, or through a proxy from
+ * several source addresses), keeps the set of seqs each one's application received and the
+ * resyncs it was told of, and answers the coordinator over IPC. Subscribers reconnect by
  * themselves, so a message counts as missed only if it never arrived.
  */
+import http from "node:http";
 import { io, type Socket } from "socket.io-client";
 import { PusherClient } from "../../src/client/index.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../src/protocol/events.js";
-import type { FailoverPayload, SubscriberCommand, SubscriberEvent, SubscriberPlan } from "./protocol.js";
+import type { StreamPosition } from "../../src/protocol/messages.js";
+import type { AckedMessage, FailoverPayload, SubscriberCommand, SubscriberEvent, SubscriberPlan, Transports } from "./protocol.js";
 
-/** Seqs received, with the stream position each first came at ("" where the server sends none). */
-type Received = Map<number, string>;
+/** A jump the application was told of: everything after `previous` up to `to` was missed. */
+interface ToldGap {
+  previous: StreamPosition | undefined;
+  to: StreamPosition;
+}
 
 interface Subscriber {
-  seen: Received;
+  channel: string;
+  /** Seqs received, with the stream position each first came at ("" where the server sends none). */
+  seen: Map<number, string>;
+  told: ToldGap[];
+  lastArrival?: number;
   ready: Promise<unknown>;
   close(): void;
 }
 
+/** What one subscriber connects with: its channel, transports and (through a proxy) source address. */
+interface Placement {
+  url: string;
+  channel: string;
+  transports: Transports;
+  agent?: http.Agent;
+  connectTimeoutMs: number;
+}
+
 const subscribers: Subscriber[] = [];
 const firstArrival = new Map<number, number>();
+/** Where each seq sat in its channel's stream, from whichever subscriber got it. */
+const positions = new Map<number, StreamPosition>();
 let duplicates = 0;
 /** A few duplicated seqs, each described once (by the first subscriber that saw it twice). */
 const duplicateSamples = new Map<number, string>();
 const DUPLICATE_SAMPLES = 5;
 let resyncs = 0;
+const resyncReasons: Record<string, number> = {};
 let firstResync: string | undefined;
 let disconnects = 0;
+let longestGapMs = 0;
 let firstError: string | undefined;
-let acked: number[] = [];
+let acked: AckedMessage[] = [];
 
 function send(event: SubscriberEvent): void {
   process.send?.(event);
@@ -37,9 +60,13 @@ function noteError(err: unknown): void {
   firstError ??= err instanceof Error ? err.message : String(err);
 }
 
-function record(seen: Received, message: { data: unknown; epoch?: string; offset?: number }): void {
+function record(subscriber: Subscriber, message: { data: unknown; epoch?: string; offset?: number }): void {
   const seq = (message.data as Partial<FailoverPayload> | undefined)?.seq;
   if (typeof seq !== "number") return;
+  const now = Date.now();
+  if (subscriber.lastArrival !== undefined) longestGapMs = Math.max(longestGapMs, now - subscriber.lastArrival);
+  subscriber.lastArrival = now;
+  const { seen } = subscriber;
   const position = message.epoch !== undefined ? `${message.epoch}:${message.offset}` : "";
   const first = seen.get(seq);
   if (first !== undefined) {
@@ -50,44 +77,63 @@ function record(seen: Received, message: { data: unknown; epoch?: string; offset
     return;
   }
   seen.set(seq, position);
-  if (!firstArrival.has(seq)) firstArrival.set(seq, Date.now());
+  if (message.epoch !== undefined && message.offset !== undefined) positions.set(seq, { epoch: message.epoch, offset: message.offset });
+  if (!firstArrival.has(seq)) firstArrival.set(seq, now);
 }
 
-function openPusher(plan: SubscriberPlan): Subscriber {
-  const seen: Received = new Map();
-  const client = new PusherClient(plan.url, { transports: ["websocket"] });
+function newSubscriber(channel: string): Subscriber {
+  return { channel, seen: new Map(), told: [], ready: Promise.resolve(), close: () => undefined };
+}
+
+function openPusher(at: Placement): Subscriber {
+  const subscriber = newSubscriber(at.channel);
+  const client = new PusherClient(at.url, {
+    transports: at.transports,
+    // engine.io passes `agent` on to Node's http (polling) and ws (websocket); its type says string.
+    ...(at.agent !== undefined ? { socketOptions: { agent: at.agent as unknown as string } } : {}),
+  });
   client.on("error", noteError);
   client.on("state", (state) => {
     if (state === "disconnected") disconnects += 1;
   });
-  const subscription = client.subscribe(plan.channel, (message) => record(seen, message), {
+  const subscription = client.subscribe(at.channel, (message) => record(subscriber, message), {
     onResync: (event) => {
       resyncs += 1;
+      resyncReasons[event.reason] = (resyncReasons[event.reason] ?? 0) + 1;
+      subscriber.told.push({ previous: event.previous, to: { epoch: event.epoch, offset: event.offset } });
       const from = event.previous ? `${event.previous.epoch}:${event.previous.offset}` : "nothing";
       firstResync ??= `${event.reason}: from ${from} to ${event.epoch}:${event.offset}`;
     },
   });
-  return { seen, ready: subscription.ready, close: () => client.close() };
+  subscriber.ready = subscription.ready;
+  subscriber.close = () => client.close();
+  return subscriber;
 }
 
-function openSocketIo(plan: SubscriberPlan): Subscriber {
-  const seen: Received = new Map();
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(plan.url, { transports: ["websocket"], forceNew: true });
-  socket.on("message", (message) => record(seen, message));
+function openSocketIo(at: Placement): Subscriber {
+  const subscriber = newSubscriber(at.channel);
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(at.url, {
+    transports: at.transports,
+    forceNew: true,
+    ...(at.agent !== undefined ? { agent: at.agent as unknown as string } : {}),
+  });
+  socket.on("message", (message) => record(subscriber, message));
   socket.on("disconnect", () => {
     disconnects += 1;
   });
   // A new connection is in no room: join again on every connect, as such applications do.
   const ready = new Promise<void>((resolve) => {
     socket.on("connect", () => {
-      socket.timeout(plan.connectTimeoutMs).emit("subscribe", { channel: plan.channel }, (err, ack) => {
+      socket.timeout(at.connectTimeoutMs).emit("subscribe", { channel: at.channel }, (err, ack) => {
         if (err) noteError(err);
         else if (!ack.ok) noteError(new Error(`subscribe refused: ${ack.error.code}`));
         else resolve();
       });
     });
   });
-  return { seen, ready, close: () => socket.disconnect() };
+  subscriber.ready = ready;
+  subscriber.close = () => socket.disconnect();
+  return subscriber;
 }
 
 /** True once `promise` resolves; false if it rejects (noted) or takes longer than `ms`. */
@@ -102,23 +148,60 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
   return Promise.race([outcome, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
 }
 
+/**
+ * Subscriber i takes channel i mod C and, with j = floor(i / C), transport j mod T and source
+ * address (i + j) mod A: each channel's subscribers walk every transport and every address, so
+ * with addresses spread over the hosts every channel and transport is on every host.
+ */
+function placements(plan: SubscriberPlan): Placement[] {
+  const agents = (plan.localAddresses ?? []).map((localAddress) => new http.Agent({ localAddress, keepAlive: true }));
+  return Array.from({ length: plan.count }, (_, i) => {
+    const j = Math.floor(i / plan.channels.length);
+    return {
+      url: plan.url,
+      channel: plan.channels[i % plan.channels.length]!,
+      transports: plan.transports[j % plan.transports.length]!,
+      ...(agents.length > 0 ? { agent: agents[(i + j) % agents.length]! } : {}),
+      connectTimeoutMs: plan.connectTimeoutMs,
+    };
+  });
+}
+
 async function open(plan: SubscriberPlan): Promise<void> {
   const opener = plan.client === "pusher" ? openPusher : openSocketIo;
-  for (let i = 0; i < plan.count; i++) subscribers.push(opener(plan));
+  for (const at of placements(plan)) subscribers.push(opener(at));
   const settled = await Promise.all(subscribers.map((s) => settlesWithin(s.ready, plan.connectTimeoutMs)));
   const subscribed = settled.filter(Boolean).length;
   send({ type: "opened", subscribed, ...(firstError !== undefined ? { firstError } : {}) });
 }
 
-function missed(): { lost: Array<[number, number]>; missedDeliveries: number } {
+/** Whether a jump the subscriber was told of covers `at`: after what it held, up to where it went on. */
+function covers(gap: ToldGap, at: StreamPosition): boolean {
+  const startsBefore = gap.previous === undefined || gap.previous.epoch !== at.epoch || gap.previous.offset < at.offset;
+  const endsAfter = gap.to.epoch !== at.epoch || gap.to.offset >= at.offset;
+  return startsBefore && endsAfter;
+}
+
+/** Told of a miss: a resync covering the message's position, or any resync where it is not known. */
+function wasTold(subscriber: Subscriber, message: AckedMessage): boolean {
+  const at = message.epoch !== undefined && message.offset !== undefined ? { epoch: message.epoch, offset: message.offset } : positions.get(message.seq);
+  return at === undefined ? subscriber.told.length > 0 : subscriber.told.some((gap) => covers(gap, at));
+}
+
+function missed(): { lost: Array<[number, number]>; missedDeliveries: number; silentMisses: number; silentLost: number[] } {
   const lost: Array<[number, number]> = [];
+  const silentLost: number[] = [];
   let missedDeliveries = 0;
-  for (const seq of acked) {
-    const missing = subscribers.filter((s) => !s.seen.has(seq)).length;
-    missedDeliveries += missing;
-    if (missing > 0) lost.push([seq, missing]);
+  let silentMisses = 0;
+  for (const message of acked) {
+    const missers = subscribers.filter((s) => s.channel === message.channel && !s.seen.has(message.seq));
+    missedDeliveries += missers.length;
+    if (missers.length > 0) lost.push([message.seq, missers.length]);
+    const silent = missers.filter((s) => !wasTold(s, message)).length;
+    silentMisses += silent;
+    if (silent > 0) silentLost.push(message.seq);
   }
-  return { lost, missedDeliveries };
+  return { lost, missedDeliveries, silentMisses, silentLost };
 }
 
 process.on("message", (command: SubscriberCommand) => {
@@ -137,7 +220,9 @@ process.on("message", (command: SubscriberCommand) => {
         duplicates,
         duplicateSamples: [...duplicateSamples.values()],
         resyncs,
+        resyncReasons,
         disconnects,
+        longestGapMs,
         firstArrival: [...firstArrival],
         ...(firstError !== undefined ? { firstError } : {}),
         ...(firstResync !== undefined ? { firstResync } : {}),
