@@ -58,6 +58,10 @@ export interface SubscriberReport {
   disconnects: number;
   /** The longest any subscriber waited between two deliveries, in ms. */
   longestGapMs: number;
+  /** Subscribers not connected when the report was taken (still reconnecting: whatever they missed, they may yet recover). */
+  notConnected: number;
+  /** The subscribers that missed the most, described ("polling from 127.0.1.3 on ch: missed 212, last delivery +3.1 s, connected"). */
+  worstMissers: string[];
   /** Earliest arrival (Date.now()) of each seq at any subscriber of this process. */
   firstArrival: Array<[seq: number, at: number]>;
   firstError?: string;

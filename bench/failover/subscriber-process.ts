@@ -19,6 +19,9 @@ interface ToldGap {
 
 interface Subscriber {
   channel: string;
+  /** "websocket from 127.0.1.3 on fault-2, connected": who it is and how it is doing now. */
+  describe(): string;
+  connected(): boolean;
   /** Seqs received, with the stream position each first came at ("" where the server sends none). */
   seen: Map<number, string>;
   told: ToldGap[];
@@ -33,7 +36,14 @@ interface Placement {
   channel: string;
   transports: Transports;
   agent?: http.Agent;
+  localAddress?: string;
   connectTimeoutMs: number;
+}
+
+const WORST_MISSERS = 3;
+
+function who(at: Placement): string {
+  return `${at.transports.join("+")}${at.localAddress !== undefined ? ` from ${at.localAddress}` : ""} on ${at.channel}`;
 }
 
 const subscribers: Subscriber[] = [];
@@ -81,12 +91,12 @@ function record(subscriber: Subscriber, message: { data: unknown; epoch?: string
   if (!firstArrival.has(seq)) firstArrival.set(seq, now);
 }
 
-function newSubscriber(channel: string): Subscriber {
-  return { channel, seen: new Map(), told: [], ready: Promise.resolve(), close: () => undefined };
+function newSubscriber(at: Placement): Subscriber {
+  return { channel: at.channel, describe: () => who(at), connected: () => true, seen: new Map(), told: [], ready: Promise.resolve(), close: () => undefined };
 }
 
 function openPusher(at: Placement): Subscriber {
-  const subscriber = newSubscriber(at.channel);
+  const subscriber = newSubscriber(at);
   const client = new PusherClient(at.url, {
     transports: at.transports,
     // engine.io passes `agent` on to Node's http (polling) and ws (websocket); its type says string.
@@ -107,11 +117,13 @@ function openPusher(at: Placement): Subscriber {
   });
   subscriber.ready = subscription.ready;
   subscriber.close = () => client.close();
+  subscriber.describe = () => `${who(at)}, ${client.state}`;
+  subscriber.connected = () => client.state === "connected";
   return subscriber;
 }
 
 function openSocketIo(at: Placement): Subscriber {
-  const subscriber = newSubscriber(at.channel);
+  const subscriber = newSubscriber(at);
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(at.url, {
     transports: at.transports,
     forceNew: true,
@@ -133,6 +145,7 @@ function openSocketIo(at: Placement): Subscriber {
   });
   subscriber.ready = ready;
   subscriber.close = () => socket.disconnect();
+  subscriber.connected = () => socket.connected;
   return subscriber;
 }
 
@@ -154,14 +167,16 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
  * with addresses spread over the hosts every channel and transport is on every host.
  */
 function placements(plan: SubscriberPlan): Placement[] {
-  const agents = (plan.localAddresses ?? []).map((localAddress) => new http.Agent({ localAddress, keepAlive: true }));
+  const addresses = plan.localAddresses ?? [];
+  const agents = addresses.map((localAddress) => new http.Agent({ localAddress, keepAlive: true }));
   return Array.from({ length: plan.count }, (_, i) => {
     const j = Math.floor(i / plan.channels.length);
+    const a = (i + j) % Math.max(1, agents.length);
     return {
       url: plan.url,
       channel: plan.channels[i % plan.channels.length]!,
       transports: plan.transports[j % plan.transports.length]!,
-      ...(agents.length > 0 ? { agent: agents[(i + j) % agents.length]! } : {}),
+      ...(agents.length > 0 ? { agent: agents[a]!, localAddress: addresses[a]! } : {}),
       connectTimeoutMs: plan.connectTimeoutMs,
     };
   });
@@ -188,20 +203,26 @@ function wasTold(subscriber: Subscriber, message: AckedMessage): boolean {
   return at === undefined ? subscriber.told.length > 0 : subscriber.told.some((gap) => covers(gap, at));
 }
 
-function missed(): { lost: Array<[number, number]>; missedDeliveries: number; silentMisses: number; silentLost: number[] } {
+function missed(): { lost: Array<[number, number]>; missedDeliveries: number; silentMisses: number; silentLost: number[]; worstMissers: string[] } {
   const lost: Array<[number, number]> = [];
   const silentLost: number[] = [];
+  const missesBy = new Map<Subscriber, number>();
   let missedDeliveries = 0;
   let silentMisses = 0;
   for (const message of acked) {
     const missers = subscribers.filter((s) => s.channel === message.channel && !s.seen.has(message.seq));
     missedDeliveries += missers.length;
     if (missers.length > 0) lost.push([message.seq, missers.length]);
+    for (const s of missers) missesBy.set(s, (missesBy.get(s) ?? 0) + 1);
     const silent = missers.filter((s) => !wasTold(s, message)).length;
     silentMisses += silent;
     if (silent > 0) silentLost.push(message.seq);
   }
-  return { lost, missedDeliveries, silentMisses, silentLost };
+  const worstMissers = [...missesBy]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, WORST_MISSERS)
+    .map(([s, n]) => `${s.describe()}: missed ${n}, last delivery ${s.lastArrival !== undefined ? new Date(s.lastArrival).toISOString().slice(11, 23) : "never"}`);
+  return { lost, missedDeliveries, silentMisses, silentLost, worstMissers };
 }
 
 process.on("message", (command: SubscriberCommand) => {
@@ -223,6 +244,7 @@ process.on("message", (command: SubscriberCommand) => {
         resyncReasons,
         disconnects,
         longestGapMs,
+        notConnected: subscribers.filter((s) => !s.connected()).length,
         firstArrival: [...firstArrival],
         ...(firstError !== undefined ? { firstError } : {}),
         ...(firstResync !== undefined ? { firstResync } : {}),

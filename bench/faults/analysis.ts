@@ -31,7 +31,10 @@ export interface FaultResult {
   resyncs: number;
   resyncReasons: string;
   disconnects: number;
+  /** Primaries that exited unasked. */
   primaryDeaths: number;
+  /** Drains (SIGTERM) that ended in a non-zero exit: the deadline overran, or a crash while draining. */
+  failedDrains: number;
   workerDeaths: number;
   /** The longest any subscriber went without a delivery. */
   outageMs: number;
@@ -97,23 +100,33 @@ export function analyse(o: FaultObservation): FaultResult {
   if (silentLost > 0) misses.push(`${silentLost} silently lost`);
   if (duplicates > 0) misses.push(`${duplicates} duplicates`);
   if (http.unanswered + ingress.unanswered > 0) misses.push(`${http.unanswered + ingress.unanswered} unanswered`);
-  if (o.primaryDeaths.length > 0) misses.push(`${o.primaryDeaths.length} primary deaths`);
+  const deaths = o.primaryDeaths.filter((d) => d.when === "unasked").length;
+  const failedDrains = o.primaryDeaths.length - deaths;
+  if (deaths > 0) misses.push(`${deaths} primary deaths`);
+  if (failedDrains > 0) misses.push(`${failedDrains} failed drains`);
   if (o.durability === "replica" && http.toldLost + ingress.toldLost > 0) misses.push("loss at replica durability");
   const resyncsExpected = o.durability === "leader" && MASTER_FAULTS.has(o.fault);
   if (resyncs > 0 && !resyncsExpected) misses.push(`${resyncs} resyncs`);
 
   const notes: string[] = [];
+  if (subscribers < o.plannedSubscribers) misses.push(`${o.plannedSubscribers - subscribers} subscribers never subscribed`);
   if (o.subscribeError !== undefined) notes.push(`subscribe: ${o.subscribeError}`);
   const kinds = errorKinds(o.publishes);
   if (kinds !== "") notes.push(`errors: ${kinds}`);
+  const unanswered = o.publishes.filter((p) => p.unanswered).map((p) => p.seq);
+  if (unanswered.length > 0) notes.push(`unanswered, e.g. ${describeSeqs(o, unanswered)}`);
   if (silent.size > 0) notes.push(`silently lost, e.g. ${describeSeqs(o, [...silent].sort((a, b) => a - b))}`);
   const told = [...missed].filter((seq) => !silent.has(seq)).sort((a, b) => a - b);
   if (told.length > 0) notes.push(`lost and told, e.g. ${describeSeqs(o, told)}`);
   const duplicateSamples = o.reports.flatMap((r) => r.duplicateSamples);
   if (duplicateSamples.length > 0) notes.push(`duplicates, e.g. ${duplicateSamples.slice(0, SAMPLES).join("; ")}`);
+  const notConnected = sum((r) => r.notConnected);
+  if (notConnected > 0) notes.push(`${notConnected} subscribers not connected at the end (still reconnecting)`);
+  const worst = o.reports.flatMap((r) => r.worstMissers);
+  if (worst.length > 0) notes.push(`most missed: ${worst.slice(0, SAMPLES).join("; ")}`);
   const firstResync = o.reports.find((r) => r.firstResync !== undefined)?.firstResync;
   if (firstResync !== undefined) notes.push(`resync, e.g. ${firstResync}`);
-  for (const death of o.primaryDeaths) notes.push(`primary of host ${death.host} (pid ${death.pid}) exited ${death.code}; last lines: ${death.lastLines}`);
+  for (const death of o.primaryDeaths) notes.push(`primary of host ${death.host} (pid ${death.pid}) exited ${death.code} ${death.when}: ${death.lastWords}`);
   const firstError = o.reports.find((r) => r.firstError !== undefined)?.firstError;
   if (firstError !== undefined && firstError !== o.subscribeError) notes.push(`subscriber error: ${firstError}`);
 
@@ -131,7 +144,8 @@ export function analyse(o: FaultObservation): FaultResult {
     resyncs,
     resyncReasons: [...reasons].map(([reason, n]) => `${reason} ${n}`).join(", "),
     disconnects: sum((r) => r.disconnects),
-    primaryDeaths: o.primaryDeaths.length,
+    primaryDeaths: deaths,
+    failedDrains,
     workerDeaths: o.workerDeaths,
     outageMs: Math.max(0, ...o.reports.map((r) => r.longestGapMs)),
     machineBusy: o.machineBusy,
@@ -161,6 +175,7 @@ export function failedRound(fault: string, round: number, durability: string, er
     resyncReasons: "",
     disconnects: 0,
     primaryDeaths: 0,
+    failedDrains: 0,
     workerDeaths: 0,
     outageMs: Number.NaN,
     machineBusy: Number.NaN,

@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { startNginx, type NginxProxy } from "../../test/helpers/nginx.js";
-import { startPusher, type LogLine, type PusherHost } from "../../test/helpers/pusher.js";
+import { startPusher, type PusherHost } from "../../test/helpers/pusher.js";
 import { startSentinelTopology, type SentinelTopology } from "../../test/helpers/redis-topology.js";
 import type { Durability, FaultPlan } from "./plan.js";
 
@@ -22,14 +22,16 @@ export interface PrimaryDeath {
   host: number;
   pid: number;
   code: number | null;
-  /** The last log lines before it died. */
-  lastLines: string;
+  /** "unasked" (it died on its own), or "while draining" (SIGTERM, but it exited non-zero: a failed drain). */
+  when: string;
+  /** The end of its stderr (an uncaught exception's stack), else its last log line. */
+  lastWords: string;
 }
 
 export class Fleet {
   readonly primaryDeaths: PrimaryDeath[] = [];
-  /** Every primary's log, by host, one entry per start. */
-  private readonly logs: LogLine[][][] = [];
+  /** Every host ever started, by index, one entry per start. */
+  private readonly started: PusherHost[][] = [];
   private readonly stopping = new Set<PusherHost>();
   private readonly cleanups: Cleanup[] = [];
 
@@ -82,13 +84,19 @@ export class Fleet {
     this.cleanups.push(async () => void (await this.stopHost(host, "SIGKILL")));
     this.hosts[index] = host;
     this.ports[index] = host.port;
-    (this.logs[index] ??= []).push(host.lines);
+    (this.started[index] ??= []).push(host);
     void host.exited.then((code) => {
-      if (this.stopping.has(host)) return;
-      const lastLines = host.lines.slice(-5).map((l) => JSON.stringify(l)).join("\n");
-      this.primaryDeaths.push({ host: index, pid: host.pid, code, lastLines });
+      if (!this.stopping.has(host)) this.recordDeath(index, host, code, "unasked");
     });
     return host;
+  }
+
+  private recordDeath(index: number, host: PusherHost, code: number | null, when: string): void {
+    // An uncaught exception: its message and the first frames say where; else the last log line.
+    const stderr = host.stderr().trim().split("\n");
+    const thrown = stderr.findIndex((line) => /^\w*Error\b/.test(line));
+    const lastWords = thrown >= 0 ? stderr.slice(thrown, thrown + 4).map((l) => l.trim()).join(" ⏎ ") : JSON.stringify(host.lines.at(-1) ?? {});
+    this.primaryDeaths.push({ host: index, pid: host.pid, code, when, lastWords });
   }
 
   private async stopHost(host: PusherHost, signal: NodeJS.Signals): Promise<number | null> {
@@ -110,7 +118,10 @@ export class Fleet {
    * helper SIGKILLs it after 15 s, past shutdown.deadlineMs).
    */
   async drain(index: number): Promise<number | null> {
-    return this.stopHost(this.hosts[index]!, "SIGTERM");
+    const host = this.hosts[index]!;
+    const code = await this.stopHost(host, "SIGTERM");
+    if (code !== 0) this.recordDeath(index, host, code, "while draining");
+    return code;
   }
 
   /** Starts host `index` again on its port, as its supervisor would; resolves once it is ready. */
@@ -120,16 +131,20 @@ export class Fleet {
 
   /** Workers that died (and were respawned by their primary) on every host, from the primaries' logs. */
   workerDeaths(): number {
-    return this.logs.flat(2).filter((line) => line.msg === "worker died").length;
+    return this.started.flat().flatMap((host) => host.lines).filter((line) => line.msg === "worker died").length;
   }
 
-  /** Writes each host's log, one file per start, as `<prefix>-host<H>[-<start>].log`, and nginx's. */
+  /** Writes each host's log and stderr, one pair per start, as `<prefix>-host<H>[-<start>].log`, and nginx's. */
   async saveLogs(prefix: string): Promise<void> {
     await Promise.all(
-      this.logs.flatMap((starts, host) =>
-        starts.map((lines, start) =>
-          writeFile(`${prefix}-host${host}${start > 0 ? `-${start + 1}` : ""}.log`, lines.map((l) => JSON.stringify(l)).join("\n") + "\n"),
-        ),
+      this.started.flatMap((starts, index) =>
+        starts.map((host, start) => {
+          const name = `${prefix}-host${index}${start > 0 ? `-${start + 1}` : ""}`;
+          return Promise.all([
+            writeFile(`${name}.log`, host.lines.map((l) => JSON.stringify(l)).join("\n") + "\n"),
+            writeFile(`${name}.stderr`, host.stderr()),
+          ]);
+        }),
       ),
     );
     if (this.proxyRef) {

@@ -10,8 +10,9 @@ export interface FaultPlan {
   downAfterMs: number;
   hosts: number;
   workersPerHost: number;
-  /** Subscribers, split over two client processes, all through nginx. */
+  /** Subscribers, split evenly over the client processes, all through nginx. */
   subscribers: number;
+  clientProcesses: number;
   channels: number;
   /** Subscriber i of a client process takes transports[floor(i / channels) mod length]. */
   transports: Transports[];
@@ -47,6 +48,7 @@ export const faultPlan: FaultPlan = {
   workersPerHost: 2,
   // Half the issue's 400: the machine's 2 cores are shared; the figures are about correctness.
   subscribers: 200,
+  clientProcesses: 2,
   channels: 8,
   // 7 websocket to 1 long-polling: through nginx (`Connection: close` upstream, by design) every
   // poll is a new TCP connection to a host, and a poller on a busy channel polls ~30 times a

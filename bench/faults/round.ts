@@ -11,7 +11,7 @@ import { busyFraction, sampleMachineCpu } from "../measure/machine-cpu.js";
 import type { SubscriberPlan, SubscriberReport } from "../failover/protocol.js";
 import type { Paced } from "../failover/publisher.js";
 import { FailoverSubscribers } from "../failover/subscribers.js";
-import type { Fault } from "./faults.js";
+import { injectFault, type Fault } from "./faults.js";
 import { spreadAddresses } from "./addresses.js";
 import { Fleet, logPrefix, type PrimaryDeath } from "./fleet.js";
 import type { Durability, FaultPlan } from "./plan.js";
@@ -21,10 +21,11 @@ export interface FaultObservation {
   fault: string;
   round: number;
   durability: Durability;
+  plannedSubscribers: number;
   /** Subscribers that got their first subscribe ack, per client process. */
   subscribed: number[];
   subscribeError?: string;
-  /** Socket.IO connections each host held just before the fault. */
+  /** Socket.IO connections each host held once every subscriber had subscribed. */
   connectionsPerHost: number[];
   publishes: FaultPublish[];
   reports: SubscriberReport[];
@@ -45,7 +46,6 @@ export interface RoundContext {
 
 /** Ingress seqs start here, so both publishers' seqs are unique in the round. */
 const INGRESS_FIRST_SEQ = 1_000_000;
-const CLIENT_PROCESSES = 2;
 
 export async function runFaultRound(fault: Fault, plan: FaultPlan, context: RoundContext): Promise<FaultObservation> {
   const { log } = context;
@@ -57,13 +57,13 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
     const channels = Array.from({ length: plan.channels }, (_, i) => `fault-${i}`);
     // Client process p connects from addresses 127.0.(p+1).x, the HTTP publisher from the next block.
     const perHost = plan.sourceAddresses / plan.hosts;
-    const addresses = await Promise.all(Array.from({ length: CLIENT_PROCESSES + 1 }, (_, p) => spreadAddresses(fleet.proxy.url, p + 1, plan.hosts, perHost)));
-    const plans: SubscriberPlan[] = Array.from({ length: CLIENT_PROCESSES }, (_, p) => ({
+    const addresses = await Promise.all(Array.from({ length: plan.clientProcesses + 1 }, (_, p) => spreadAddresses(fleet.proxy.url, p + 1, plan.hosts, perHost)));
+    const plans: SubscriberPlan[] = Array.from({ length: plan.clientProcesses }, (_, p) => ({
       url: fleet.proxy.url,
       channels,
       transports: plan.transports,
       localAddresses: addresses[p]!,
-      count: plan.subscribers / CLIENT_PROCESSES,
+      count: plan.subscribers / plan.clientProcesses,
       client: "pusher",
       connectTimeoutMs: plan.connectTimeoutMs,
     }));
@@ -71,16 +71,17 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
     subscribers = opened.subscribers;
     log(`subscribed: ${opened.subscribed.join(" + ")}${opened.firstError ? ` (first error: ${opened.firstError})` : ""}`);
 
+    // Counted before publishing starts: on a loaded machine /metrics can take seconds to answer.
+    const connectionsPerHost = await Promise.all(fleet.hosts.map((h) => connectionCount(h).catch(() => Number.NaN)));
     const rate = { maxInFlight: plan.maxInFlight, answerBoundMs: plan.publishTimeoutMs + plan.answerMarginMs };
     const machineBefore = sampleMachineCpu();
-    const http = startHttpPublisher(fleet.proxy.url, channels, addresses[CLIENT_PROCESSES]!, { ...rate, perSecond: plan.httpPerSecond }, 0);
+    const http = startHttpPublisher(fleet.proxy.url, channels, addresses[plan.clientProcesses]!, { ...rate, perSecond: plan.httpPerSecond }, 0);
     const ingress = startIngressPublisher(fleet.topology.sentinelList, fleet.topology.name, channels, context.durability, { ...rate, perSecond: plan.ingressPerSecond }, INGRESS_FIRST_SEQ);
     publishers.push(http, ingress);
     await sleep(plan.beforeFaultMs);
 
-    const connectionsPerHost = await Promise.all(fleet.hosts.map((h) => connectionCount(h).catch(() => Number.NaN)));
     const faultAt = Date.now();
-    const steps = await fault.inject({ fleet, plan, log });
+    const steps = await injectFault(fault, { fleet, plan, log });
     log(`${fault.name}: ${steps.join("; ")}`);
     await sleep(Math.max(faultAt + plan.afterFaultMs, Date.now() + plan.settleMs) - Date.now());
 
@@ -97,6 +98,7 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
       fault: fault.name,
       round: context.round,
       durability: context.durability,
+      plannedSubscribers: plan.subscribers,
       subscribed: opened.subscribed,
       ...(opened.firstError !== undefined ? { subscribeError: opened.firstError } : {}),
       connectionsPerHost,

@@ -7,11 +7,11 @@
  * `--logs DIR` keeps every host's log and nginx's error log per round.
  */
 import { mkdirSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { writeResults, faultsSection } from "../docs-writer.js";
+import { cpuAndMemory, logLine, runMain } from "../entry.js";
 import { ensureFdLimit } from "../fd-limit.js";
 import { analyse, failedRound, type FaultResult } from "./analysis.js";
 import { faults, type Fault } from "./faults.js";
@@ -22,7 +22,7 @@ import { runFaultRound } from "./round.js";
 const DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../docs/benchmarks.md");
 
 function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  logLine(`${new Date().toISOString().slice(11, 19)} ${line}`);
 }
 
 function chosenFaults(list: string): Fault[] {
@@ -41,10 +41,10 @@ function durabilityOf(value: string): Durability {
 
 /** How many subscribers poll, as placed by the subscriber processes (see SubscriberPlan). */
 function pollingShare(plan: FaultPlan): number {
-  const perProcess = plan.subscribers / 2;
+  const perProcess = plan.subscribers / plan.clientProcesses;
   let polling = 0;
   for (let i = 0; i < perProcess; i++) if (plan.transports[Math.floor(i / plan.channels) % plan.transports.length]!.includes("polling")) polling++;
-  return polling * 2;
+  return polling * plan.clientProcesses;
 }
 
 /** What a round is, in one paragraph, so the tables can be read without the code. */
@@ -52,7 +52,7 @@ function describePlan(plan: FaultPlan, durability: Durability, chosen: Fault[]):
   return [
     `Each round: a fresh Sentinel topology (master, ${plan.replicas} replicas, 3 sentinels, down-after ${plan.downAfterMs} ms);`,
     `${plan.hosts} hosts × ${plan.workersPerHost} workers on it (publish.durability ${durability}, publish.timeoutMs ${plan.publishTimeoutMs}) behind the shipped nginx;`,
-    `${plan.subscribers} pusher-client subscribers through nginx on ${plan.channels} channels (${pollingShare(plan)} of them long-polling, the rest websocket), from ${2 * plan.sourceAddresses} loopback source addresses;`,
+    `${plan.subscribers} pusher-client subscribers through nginx on ${plan.channels} channels (${pollingShare(plan)} of them long-polling, the rest websocket), from ${plan.clientProcesses * plan.sourceAddresses} loopback source addresses;`,
     `${plan.httpPerSecond} single publishes/s to /v1/publish through nginx and ${plan.ingressPerSecond} entries/s XADDed to the Redis ingress (each with an id${durability === "replica" ? ", then WAIT 1" : ""});`,
     `the fault ${plan.beforeFaultMs / 1000} s in; publishing goes on ${plan.afterFaultMs / 1000} s after it (at least ${plan.settleMs / 1000} s after its last step);`,
     `a publish unanswered after ${(plan.publishTimeoutMs + plan.answerMarginMs) / 1000} s counts as unanswered; subscribers get ${plan.drainMs / 1000} s to catch up.`,
@@ -96,8 +96,7 @@ async function main(): Promise<number> {
     }
   }
   const minutes = (Date.now() - started) / 60_000;
-  const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
-  const machine = `${os.availableParallelism()} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}; everything on the same machine`;
+  const machine = `${cpuAndMemory()}; everything on the same machine`;
   const command = `npm run bench:faults -- ${process.argv.slice(2).join(" ")}`.trim();
   const block = [
     `Command: \`${command}\` (${minutes.toFixed(1)} minutes)`,
@@ -120,14 +119,4 @@ async function main(): Promise<number> {
   return results.every((r) => r.misses.length === 0) ? 0 : 2;
 }
 
-// Exit through process.exit so the exit hooks kill, by PID, the hosts, nginx and Redis nodes we
-// started: the signal's default action would skip them and leave them running.
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  },
-);
+runMain(main);
