@@ -9,13 +9,8 @@ import { io, type Socket } from "socket.io-client";
 import { PusherClient } from "../../src/client/index.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../src/protocol/events.js";
 import type { StreamPosition } from "../../src/protocol/messages.js";
+import { wasTold, type ToldGap } from "./told-gaps.js";
 import type { AckedMessage, FailoverPayload, SubscriberCommand, SubscriberEvent, SubscriberPlan, Transports } from "./protocol.js";
-
-/** A jump the application was told of: everything after `previous` up to `to` was missed. */
-interface ToldGap {
-  previous: StreamPosition | undefined;
-  to: StreamPosition;
-}
 
 interface Subscriber {
   channel: string;
@@ -190,17 +185,9 @@ async function open(plan: SubscriberPlan): Promise<void> {
   send({ type: "opened", subscribed, ...(firstError !== undefined ? { firstError } : {}) });
 }
 
-/** Whether a jump the subscriber was told of covers `at`: after what it held, up to where it went on. */
-function covers(gap: ToldGap, at: StreamPosition): boolean {
-  const startsBefore = gap.previous === undefined || gap.previous.epoch !== at.epoch || gap.previous.offset < at.offset;
-  const endsAfter = gap.to.epoch !== at.epoch || gap.to.offset >= at.offset;
-  return startsBefore && endsAfter;
-}
-
-/** Told of a miss: a resync covering the message's position, or any resync where it is not known. */
-function wasTold(subscriber: Subscriber, message: AckedMessage): boolean {
+function toldOf(subscriber: Subscriber, message: AckedMessage): boolean {
   const at = message.epoch !== undefined && message.offset !== undefined ? { epoch: message.epoch, offset: message.offset } : positions.get(message.seq);
-  return at === undefined ? subscriber.told.length > 0 : subscriber.told.some((gap) => covers(gap, at));
+  return wasTold(subscriber.told, at);
 }
 
 function missed(): { lost: Array<[number, number]>; missedDeliveries: number; silentMisses: number; silentLost: number[]; worstMissers: string[] } {
@@ -214,7 +201,7 @@ function missed(): { lost: Array<[number, number]>; missedDeliveries: number; si
     missedDeliveries += missers.length;
     if (missers.length > 0) lost.push([message.seq, missers.length]);
     for (const s of missers) missesBy.set(s, (missesBy.get(s) ?? 0) + 1);
-    const silent = missers.filter((s) => !wasTold(s, message)).length;
+    const silent = missers.filter((s) => !toldOf(s, message)).length;
     silentMisses += silent;
     if (silent > 0) silentLost.push(message.seq);
   }

@@ -141,6 +141,12 @@ export function startIngressPublisher(
     maxRetriesPerRequest: null,
   });
   redis.on("error", () => undefined);
+  let stopping = false;
+  // ioredis 6's failover detector can end a client that is already reconnecting, for good (pusher
+  // restarts its own, src/redis/connections.ts): a backend that keeps publishing does the same.
+  redis.on("end", () => {
+    if (!stopping) setTimeout(() => redis.connect().catch(() => undefined), INGRESS_RETRY_MS);
+  });
   /** One XADD (and WAIT): the replies, or the error that stopped it. */
   const write = async (message: string): Promise<string | undefined> => {
     // A pipeline, not MULTI: WAIT inside a transaction would not block for the replica.
@@ -176,6 +182,7 @@ export function startIngressPublisher(
   return {
     async stop() {
       const records = await paced.stop();
+      stopping = true;
       redis.disconnect();
       return records;
     },
