@@ -9,6 +9,8 @@ export interface PathFigures {
   refused: number;
   /** No answer within publish.timeoutMs + margin. */
   unanswered: number;
+  /** Of those, none at all (HTTP: within `abandonAfterMs`). */
+  neverAnswered: number;
   /** Distinct acknowledged messages some subscriber never received and was not told about. */
   silentLost: number;
   /** Distinct acknowledged messages some subscriber missed, every such subscriber told (resync). */
@@ -57,6 +59,7 @@ function pathFigures(publishes: FaultPublish[], path: PublishPath, missed: Set<n
     acknowledged: acked.length,
     refused: mine.filter((p) => !p.acked && !p.unanswered).length,
     unanswered: mine.filter((p) => p.unanswered).length,
+    neverAnswered: mine.filter((p) => p.neverAnswered).length,
     silentLost: acked.filter((p) => silent.has(p.seq)).length,
     toldLost: acked.filter((p) => missed.has(p.seq) && !silent.has(p.seq)).length,
     longestAnswerMs: Math.max(0, ...mine.map((p) => p.answeredAt - p.issuedAt)),
@@ -155,7 +158,7 @@ export function analyse(o: FaultObservation): FaultResult {
   };
 }
 
-const noPath: PathFigures = { published: 0, acknowledged: 0, refused: 0, unanswered: 0, silentLost: 0, toldLost: 0, longestAnswerMs: Number.NaN };
+const noPath: PathFigures = { published: 0, acknowledged: 0, refused: 0, unanswered: 0, neverAnswered: 0, silentLost: 0, toldLost: 0, longestAnswerMs: Number.NaN };
 
 /** A round that could not run to its end (the fleet did not start, a step threw): it misses the target. */
 export function failedRound(fault: string, round: number, durability: string, err: unknown): FaultResult {

@@ -26,6 +26,8 @@ export interface FaultPlan {
   /** The hosts' publish.timeoutMs: a publish with no answer within it plus `answerMarginMs` is unanswered. */
   publishTimeoutMs: number;
   answerMarginMs: number;
+  /** An HTTP publish is given up only after this long: an answer after the bound is late, none is never. */
+  abandonAfterMs: number;
   beforeFaultMs: number;
   /** Publishing goes on at least this long after the fault, and `settleMs` after the fault's last step. */
   afterFaultMs: number;
@@ -60,6 +62,7 @@ export const faultPlan: FaultPlan = {
   maxInFlight: 4_000,
   publishTimeoutMs: 10_000,
   answerMarginMs: 2_000,
+  abandonAfterMs: 30_000,
   beforeFaultMs: 5_000,
   afterFaultMs: 10_000,
   settleMs: 3_000,

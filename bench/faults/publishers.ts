@@ -3,7 +3,8 @@
  * `POST /v1/publish` through nginx (from several source addresses, so `hash $remote_addr` spreads
  * them over the hosts as it would real backends), and XADD to the Redis ingress stream through a
  * Sentinel-aware client. A publish with no answer within publish.timeoutMs plus a margin is
- * recorded as unanswered.
+ * recorded as unanswered; an HTTP publish is still waited for up to `abandonAfterMs`, to tell a
+ * late answer from none at all.
  */
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,8 +24,10 @@ export interface FaultPublish {
   answeredAt: number;
   /** HTTP 200, or the XADD (and WAIT, at `replica`) answered. */
   acked: boolean;
-  /** No answer at all within the bound. */
+  /** No answer within the bound (a late one may still have come: see `neverAnswered`). */
   unanswered: boolean;
+  /** No answer at all, even after `abandonAfterMs`. */
+  neverAnswered: boolean;
   error?: string;
   /** The position the 200 gave (HTTP only: XADD does not know it). */
   epoch?: string;
@@ -36,9 +39,12 @@ export interface PacedRate {
   maxInFlight: number;
   /** How long to wait for an answer before the publish counts as unanswered. */
   answerBoundMs: number;
+  /** How long an HTTP publish is waited for at all. */
+  abandonAfterMs: number;
 }
 
 const UNANSWERED = "unanswered";
+const NEVER_ANSWERED = "never answered";
 /** The ingress stream and its bound, as docs/publishing.md tells backends to write it. */
 const INGRESS_STREAM = "pusher:ingress";
 const INGRESS_MAXLEN = "100000";
@@ -86,14 +92,16 @@ export function startHttpPublisher(proxyUrl: string, channels: string[], sourceA
     const issuedAt = Date.now();
     const base = { seq, path: "http" as const, channel, issuedAt };
     try {
-      const answer = await post(url, agent, JSON.stringify({ channel, event: "fault", data: payload(seq) }), rate.answerBoundMs);
+      const answer = await post(url, agent, JSON.stringify({ channel, event: "fault", data: payload(seq) }), rate.abandonAfterMs);
       const answeredAt = Date.now();
-      if (answer.status !== 200) return { ...base, answeredAt, acked: false, unanswered: false, error: `HTTP ${answer.status}` };
+      const answered = { ...base, answeredAt, unanswered: answeredAt - issuedAt > rate.answerBoundMs, neverAnswered: false };
+      if (answer.status !== 200) return { ...answered, acked: false, error: `HTTP ${answer.status}` };
       const at = (JSON.parse(answer.body) as { offsets?: Record<string, { epoch: string; offset: number }> }).offsets?.[channel];
-      return { ...base, answeredAt, acked: true, unanswered: false, ...(at ? { epoch: at.epoch, offset: at.offset } : {}) };
+      // A late 200 still counts as acknowledged: subscribers are owed the message.
+      return { ...answered, acked: true, ...(at ? { epoch: at.epoch, offset: at.offset } : {}) };
     } catch (err) {
-      const unanswered = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-      return { ...base, answeredAt: Date.now(), acked: false, unanswered, error: unanswered ? UNANSWERED : describeError(err) };
+      const never = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+      return { ...base, answeredAt: Date.now(), acked: false, unanswered: never, neverAnswered: never, error: never ? NEVER_ANSWERED : describeError(err) };
     }
   };
   const paced = startPaced(issue, { ...rate, firstSeq });
@@ -169,14 +177,15 @@ export function startIngressPublisher(
     while (Date.now() < deadline) {
       try {
         const notReplicated = await withinBound(write(message), deadline - Date.now());
-        return { ...base, answeredAt: Date.now(), acked: notReplicated === undefined, unanswered: false, ...(notReplicated ? { error: notReplicated } : {}) };
+        return { ...base, answeredAt: Date.now(), acked: notReplicated === undefined, unanswered: false, neverAnswered: false, ...(notReplicated ? { error: notReplicated } : {}) };
       } catch (err) {
         if (err instanceof Error && err.name === "TimeoutError") break;
         lastError = describeError(err);
         await sleep(INGRESS_RETRY_MS);
       }
     }
-    return { ...base, answeredAt: Date.now(), acked: false, unanswered: lastError === "", error: lastError === "" ? UNANSWERED : `${lastError} until the deadline` };
+    // The backend gives up at its deadline: whether an answer would have come later is not known.
+    return { ...base, answeredAt: Date.now(), acked: false, unanswered: lastError === "", neverAnswered: false, error: lastError === "" ? UNANSWERED : `${lastError} until the deadline` };
   };
   const paced = startPaced(issue, { ...rate, firstSeq });
   return {

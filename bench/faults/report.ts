@@ -13,7 +13,7 @@ function byFault(results: FaultResult[]): FaultResult[][] {
 const both = (r: FaultResult, f: (p: PathFigures) => number): number => f(r.http) + f(r.ingress);
 
 function counts(p: PathFigures): string {
-  return `${thousands(p.published)} / ${thousands(p.acknowledged)} / ${thousands(p.refused)} / ${thousands(p.unanswered)}`;
+  return `${thousands(p.published)} / ${thousands(p.acknowledged)} / ${thousands(p.refused)} / ${thousands(p.unanswered)} (${thousands(p.neverAnswered)})`;
 }
 
 /** One row per fault (and durability): counts summed over its rounds, times as median (min–max). */
@@ -29,7 +29,7 @@ export function faultSummary(results: FaultResult[]): string {
       "acked lost, told",
       "duplicates",
       "resyncs",
-      "unanswered",
+      "unanswered (never answered)",
       "refused (503…)",
       "primary deaths",
       "failed drains",
@@ -48,7 +48,7 @@ export function faultSummary(results: FaultResult[]): string {
         total((r) => both(r, (p) => p.toldLost)),
         total((r) => r.duplicates),
         total((r) => r.resyncs),
-        total((r) => both(r, (p) => p.unanswered)),
+        `${total((r) => both(r, (p) => p.unanswered))} (${total((r) => both(r, (p) => p.neverAnswered))})`,
         total((r) => both(r, (p) => p.refused)),
         total((r) => r.primaryDeaths),
         total((r) => r.failedDrains),
@@ -66,8 +66,8 @@ export function faultRounds(results: FaultResult[]): string {
       "fault",
       "round",
       "subscribers (per host)",
-      "http published / acked / refused / unanswered",
-      "ingress published / acked / refused / unanswered",
+      "http published / acked / refused / unanswered (never)",
+      "ingress published / acked / refused / unanswered (never)",
       "acked lost silently (missed pairs silent / all)",
       "acked lost, told",
       "duplicates",

@@ -73,7 +73,7 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
 
     // Counted before publishing starts: on a loaded machine /metrics can take seconds to answer.
     const connectionsPerHost = await Promise.all(fleet.hosts.map((h) => connectionCount(h).catch(() => Number.NaN)));
-    const rate = { maxInFlight: plan.maxInFlight, answerBoundMs: plan.publishTimeoutMs + plan.answerMarginMs };
+    const rate = { maxInFlight: plan.maxInFlight, answerBoundMs: plan.publishTimeoutMs + plan.answerMarginMs, abandonAfterMs: plan.abandonAfterMs };
     const machineBefore = sampleMachineCpu();
     const http = startHttpPublisher(fleet.proxy.url, channels, addresses[plan.clientProcesses]!, { ...rate, perSecond: plan.httpPerSecond }, 0);
     const ingress = startIngressPublisher(fleet.topology.sentinelList, fleet.topology.name, channels, context.durability, { ...rate, perSecond: plan.ingressPerSecond }, INGRESS_FIRST_SEQ);

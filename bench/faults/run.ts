@@ -55,7 +55,7 @@ function describePlan(plan: FaultPlan, durability: Durability, chosen: Fault[]):
     `${plan.subscribers} pusher-client subscribers through nginx on ${plan.channels} channels (${pollingShare(plan)} of them long-polling, the rest websocket), from ${plan.clientProcesses * plan.sourceAddresses} loopback source addresses;`,
     `${plan.httpPerSecond} single publishes/s to /v1/publish through nginx and ${plan.ingressPerSecond} entries/s XADDed to the Redis ingress (each with an id${durability === "replica" ? ", then WAIT 1" : ""});`,
     `the fault ${plan.beforeFaultMs / 1000} s in; publishing goes on ${plan.afterFaultMs / 1000} s after it (at least ${plan.settleMs / 1000} s after its last step);`,
-    `a publish unanswered after ${(plan.publishTimeoutMs + plan.answerMarginMs) / 1000} s counts as unanswered; subscribers get ${plan.drainMs / 1000} s to catch up.`,
+    `a publish not answered within ${(plan.publishTimeoutMs + plan.answerMarginMs) / 1000} s counts as unanswered (an HTTP one is waited for up to ${plan.abandonAfterMs / 1000} s: "never" = no answer by then); subscribers get ${plan.drainMs / 1000} s to catch up.`,
     "Faults: " + chosen.map((f) => `**${f.name}**: ${f.describe}`).join("; ") + ".",
   ].join(" ");
 }
