@@ -12,6 +12,8 @@ export interface DocSection {
 
 export const throughputSection: DocSection = { marker: "results", heading: "Results" };
 export const failoverSection: DocSection = { marker: "failover", heading: "Failover" };
+/** One section per durability, so a `replica` run does not replace the `leader` one. */
+export const faultsSection = (durability: string): DocSection => ({ marker: `faults-${durability}`, heading: `Fault bench (${durability})` });
 
 export function writeResults(docPath: string, block: string, section: DocSection): void {
   const start = `<!-- bench:${section.marker}:start -->`;

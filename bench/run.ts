@@ -13,10 +13,10 @@
  * `--logs DIR`, which keeps every host's log there, to see what a server did when a round went wrong.
  */
 import { mkdirSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cpuAndMemory, logLine as log, runMain } from "./entry.js";
 import { failoverSection, throughputSection, writeResults, type DocSection } from "./docs-writer.js";
 import { runFailoverBench, failoverBlock } from "./failover/bench.js";
 import { failoverPlan } from "./failover/plan.js";
@@ -28,21 +28,11 @@ import { servers, type ServerDescriptor } from "./servers.js";
 
 const DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../docs/benchmarks.md");
 
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
 function pick<T extends { name: string }>(all: readonly T[], wanted: string, what: string): T[] {
   if (wanted === "all") return [...all];
   const found = all.filter((x) => x.name === wanted);
   if (found.length === 0) throw new Error(`unknown ${what} "${wanted}": use ${all.map((x) => x.name).join(", ")} or all`);
   return found;
-}
-
-function cpuAndMemory(): string {
-  const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
-  const memGiB = (os.totalmem() / 2 ** 30).toFixed(0);
-  return `${os.availableParallelism()} CPUs (${cpu}), ${memGiB} GiB, Linux ${os.release()}, Node ${process.version}`;
 }
 
 interface Options {
@@ -133,14 +123,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// Exit through process.exit so the exit hooks kill, by PID, the server groups and Redis nodes we
-// started: the signal's default action would skip them and leave the detached servers running.
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  },
-);
+runMain(main);

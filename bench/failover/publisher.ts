@@ -29,14 +29,11 @@ export interface PublishRecord {
   error?: string;
 }
 
-export interface RunningPublisher {
-  /** Stops issuing, waits for every answer in flight, and returns every publish in seq order. */
-  stop(): Promise<PublishRecord[]>;
-}
+export type RunningPublisher = Paced<PublishRecord>;
 
 const TICK_MS = 5;
 
-function describe(err: unknown): string {
+export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   // fetch wraps socket errors: the cause names what happened (ECONNRESET, ECONNREFUSED...).
   const cause = (err as { cause?: { code?: unknown } }).cause;
@@ -57,17 +54,31 @@ async function publishOne(target: PublishTarget, seq: number, host: number, time
     const acked = response.status === 200;
     return { seq, host, issuedAt, answeredAt: Date.now(), acked, ...(acked ? {} : { error: `HTTP ${response.status}` }) };
   } catch (err) {
-    return { seq, host, issuedAt, answeredAt: Date.now(), acked: false, error: describe(err) };
+    return { seq, host, issuedAt, answeredAt: Date.now(), acked: false, error: describeError(err) };
   }
 }
 
+export interface PacedOptions {
+  perSecond: number;
+  maxInFlight: number;
+  /** The first sequence number: publishers running side by side take disjoint ranges. */
+  firstSeq?: number;
+}
+
+export interface Paced<R> {
+  /** Stops issuing, waits for every answer in flight, and returns every record in seq order. */
+  stop(): Promise<R[]>;
+}
+
 /**
- * Starts publishing at once. The schedule is kept from elapsed time: a publish held back by the
- * in-flight bound goes out as soon as a slot frees, so the average rate holds.
+ * Calls `issue(seq)` at a steady rate from now on. The schedule is kept from elapsed time: a call
+ * held back by the in-flight bound goes out as soon as a slot frees, so the average rate holds.
+ * `issue` must not reject: it records a failure as its result.
  */
-export function startPublishing(target: PublishTarget, options: PublishOptions): RunningPublisher {
-  const records: PublishRecord[] = [];
+export function startPaced<R extends { seq: number }>(issue: (seq: number) => Promise<R>, options: PacedOptions): Paced<R> {
+  const records: R[] = [];
   const inFlight = new Set<Promise<void>>();
+  const firstSeq = options.firstSeq ?? 0;
   let stopped = false;
   let issued = 0;
 
@@ -76,8 +87,7 @@ export function startPublishing(target: PublishTarget, options: PublishOptions):
     while (!stopped) {
       const due = Math.floor(((Date.now() - started) * options.perSecond) / 1000);
       while (issued < due && inFlight.size < options.maxInFlight) {
-        const seq = issued++;
-        const request = publishOne(target, seq, seq % target.urls.length, options.requestTimeoutMs).then((record) => {
+        const request = issue(firstSeq + issued++).then((record) => {
           records.push(record);
           inFlight.delete(request);
         });
@@ -95,4 +105,9 @@ export function startPublishing(target: PublishTarget, options: PublishOptions):
       return records.sort((a, b) => a.seq - b.seq);
     },
   };
+}
+
+/** Publishes to the hosts in turn, one message per request, at once and at a steady rate. */
+export function startPublishing(target: PublishTarget, options: PublishOptions): RunningPublisher {
+  return startPaced((seq) => publishOne(target, seq, seq % target.urls.length, options.requestTimeoutMs), options);
 }

@@ -68,10 +68,14 @@ export async function runFailoverRound(server: ServerDescriptor, plan: FailoverP
     log(`hosts ready: ${hosts.map((h) => `${h.url} (pid ${h.pid})`).join(", ")}`);
 
     const opened = await FailoverSubscribers.open(
-      hosts.map((h) => ({ url: h.url, count: plan.subscribersPerHost })),
-      plan.channel,
-      server.client,
-      plan.connectTimeoutMs,
+      hosts.map((h) => ({
+        url: h.url,
+        channels: [plan.channel],
+        transports: [["websocket"]],
+        count: plan.subscribersPerHost,
+        client: server.client,
+        connectTimeoutMs: plan.connectTimeoutMs,
+      })),
     );
     cleanups.push(() => opened.subscribers.close());
     log(`subscribed per host: ${opened.subscribed.join(", ")}${opened.firstError ? ` (first error: ${opened.firstError})` : ""}`);
@@ -102,7 +106,10 @@ export async function runFailoverRound(server: ServerDescriptor, plan: FailoverP
     const acked = publishes.filter((p) => p.acked).map((p) => p.seq);
     log(`${publishes.length} published, ${acked.length} acknowledged; +switch-master ${switchMaster ? `${switchMaster.at - faultAt} ms after the fault, to ${switchMaster.to}` : "never"}`);
 
-    await opened.subscribers.awaitDelivery(acked, plan.drainMs);
+    await opened.subscribers.awaitDelivery(
+      acked.map((seq) => ({ seq, channel: plan.channel })),
+      plan.drainMs,
+    );
     const reports = await opened.subscribers.report();
     return {
       server: server.name,

@@ -1,39 +1,28 @@
 /**
- * The coordinator side of the failover subscribers: one process per host, so each host's
- * subscribers are told apart (a delivery that crossed hosts went through Redis).
+ * The coordinator side of the failover subscribers: one process per plan (the failover bench gives
+ * one per host, so each host's subscribers are told apart: a delivery that crossed hosts went
+ * through Redis).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { askEach, closeChildren } from "../load/child-ipc.js";
-import type { SubscriberClient, SubscriberCommand, SubscriberEvent, SubscriberReport } from "./protocol.js";
+import type { AckedMessage, SubscriberCommand, SubscriberEvent, SubscriberPlan, SubscriberReport } from "./protocol.js";
 
 const SUBSCRIBER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "subscriber-process.js");
 const IPC_TIMEOUT_MS = 10_000;
 
-export interface HostSubscribers {
-  url: string;
-  count: number;
-}
-
 export class FailoverSubscribers {
   private constructor(private readonly children: ChildProcess[]) {}
 
-  /** Opens `count` subscribers on each host; resolves with how many subscribed per host. */
-  static async open(
-    hosts: HostSubscribers[],
-    channel: string,
-    client: SubscriberClient,
-    connectTimeoutMs: number,
-  ): Promise<{ subscribers: FailoverSubscribers; subscribed: number[]; firstError?: string }> {
-    const children = hosts.map(() => fork(SUBSCRIBER_SCRIPT, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  /** One process per plan, each opening its subscribers; resolves with how many subscribed per plan. */
+  static async open(plans: SubscriberPlan[]): Promise<{ subscribers: FailoverSubscribers; subscribed: number[]; firstError?: string }> {
+    const children = plans.map(() => fork(SUBSCRIBER_SCRIPT, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
     const subscribers = new FailoverSubscribers(children);
     try {
-      const opened = await subscribers.askAll("opened", connectTimeoutMs + IPC_TIMEOUT_MS, (i) => ({
-        type: "open",
-        plan: { url: hosts[i]!.url, channel, count: hosts[i]!.count, client, connectTimeoutMs },
-      }));
+      const longest = Math.max(...plans.map((p) => p.connectTimeoutMs));
+      const opened = await subscribers.askAll("opened", longest + IPC_TIMEOUT_MS, (i) => ({ type: "open", plan: plans[i]! }));
       const firstError = opened.find((o) => o.firstError !== undefined)?.firstError;
       return { subscribers, subscribed: opened.map((o) => o.subscribed), ...(firstError !== undefined ? { firstError } : {}) };
     } catch (err) {
@@ -43,7 +32,7 @@ export class FailoverSubscribers {
   }
 
   /** Waits until every subscriber holds every acknowledged seq, or `timeoutMs` passes. */
-  async awaitDelivery(acked: number[], timeoutMs: number): Promise<void> {
+  async awaitDelivery(acked: AckedMessage[], timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let missing = await this.askAll("missing", IPC_TIMEOUT_MS, () => ({ type: "missing", acked }));
     while (missing.some((m) => m.missedDeliveries > 0) && Date.now() < deadline) {
@@ -52,7 +41,7 @@ export class FailoverSubscribers {
     }
   }
 
-  /** One report per host, in the order the hosts were given. */
+  /** One report per plan, in the order the plans were given. */
   async report(): Promise<SubscriberReport[]> {
     return this.askAll("report", IPC_TIMEOUT_MS, () => ({ type: "report" }));
   }

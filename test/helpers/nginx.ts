@@ -3,7 +3,6 @@ import { accessSync, constants } from "node:fs";
 import { chmod, copyFile, readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import type { TestContext } from "node:test";
 import { retryUntil } from "../../src/redis/retry-until.js";
 import { findAll, findOne, loopbackUpstream, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk } from "./nginx-conf.js";
 import { freePort, killAtExit, killGroup, makeTempDir, removeTempDir } from "./scratch.js";
@@ -34,7 +33,7 @@ export function nginxBinary(): string {
  * packaged defaults under /var/lib/nginx need not exist or be writable), with `http` as the body
  * of its http {} block.
  */
-export function confinedNginxConf(dir: string, http: string): string {
+export function confinedNginxConf(dir: string, http: string, workerConnections = 1024): string {
   const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((kind) => `    ${kind}_temp_path ${path.join(dir, kind)};`);
   return [
     "daemon off;",
@@ -43,7 +42,7 @@ export function confinedNginxConf(dir: string, http: string): string {
     `pid ${path.join(dir, "nginx.pid")};`,
     `error_log ${path.join(dir, "error.log")} warn;`,
     "events {",
-    "    worker_connections 1024;",
+    `    worker_connections ${workerConnections};`,
     "}",
     "http {",
     // Which host served each request and what it answered: what a failure needs explaining.
@@ -88,7 +87,8 @@ export interface NginxProxy {
 
 class PortTaken extends Error {}
 
-const UPSTREAM_HEADER = "X-Test-Upstream";
+/** Which host answered, added by the test proxy to every answer. */
+export const UPSTREAM_HEADER = "X-Test-Upstream";
 
 /** The http {} body: the shipped map and upstream (hosts replaced) and a server using the shipped snippet. */
 async function proxyConf(dir: string, listenPort: number, upstreamPorts: number[]): Promise<string> {
@@ -115,10 +115,10 @@ async function proxyConf(dir: string, listenPort: number, upstreamPorts: number[
   return renderNginxConf([map, upstream, server], "    ");
 }
 
-async function launchOn(dir: string, port: number, upstreamPorts: number[]): Promise<NginxProxy> {
+async function launchOn(dir: string, port: number, upstreamPorts: number[], workerConnections?: number): Promise<NginxProxy> {
   const conf = path.join(dir, "nginx.conf");
   const http = await proxyConf(dir, port, upstreamPorts);
-  await writeFile(conf, confinedNginxConf(dir, http));
+  await writeFile(conf, confinedNginxConf(dir, http, workerConnections));
   const errorLogFile = path.join(dir, "error.log");
   const errorLog = (): Promise<string> => readFile(errorLogFile, "utf8").catch(() => "(no error log)");
   const accessLog = (): Promise<string> => readFile(path.join(dir, "access.log"), "utf8").catch(() => "(no access log)");
@@ -188,18 +188,25 @@ function connectOnce(port: number): Promise<void> {
   });
 }
 
+/** Where the proxy's stop is registered: a test's context, or the fault bench's round. */
+export interface AfterHook {
+  after(fn: () => Promise<void>): void;
+}
+
 /**
  * Starts a real nginx (master + worker, its own process group) on a free loopback port, proxying
  * to the pusher hosts on `upstreamPorts` through the shipped map, upstream parameters and proxy
- * snippet. Stopped (and its folder removed) by `t.after`, or killed when the test process exits.
+ * snippet. Stopped (and its folder removed) by `t.after` (a test context fits), or killed when the
+ * process exits.
+ * `workerConnections`: more than the default 1024 for loads that hold more sockets (a bench).
  */
-export async function startNginx(t: TestContext, upstreamPorts: number[]): Promise<NginxProxy> {
+export async function startNginx(t: AfterHook, upstreamPorts: number[], workerConnections?: number): Promise<NginxProxy> {
   const dir = await makeTempDir();
   // nginx's workers run as "nobody" when the master is root: they must reach their temp folders.
   await chmod(dir, 0o755);
   for (let attempt = 1; ; attempt++) {
     try {
-      const proxy = await launchOn(dir, await freePort(), upstreamPorts);
+      const proxy = await launchOn(dir, await freePort(), upstreamPorts, workerConnections);
       t.after(async () => {
         await proxy.stop();
         await removeTempDir(dir);

@@ -28,6 +28,8 @@ export interface PusherHost {
   crash(): Promise<void>;
   /** Resolves with the primary's exit code when it exits. */
   exited: Promise<number | null>;
+  /** Everything the tree wrote to stderr so far: where an uncaught exception's stack goes. */
+  stderr(): string;
 }
 
 export interface StartOptions {
@@ -108,14 +110,15 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
     await exited;
   };
   t?.after(() => stop());
-  if (options.waitReady === false) return { url: "", port: 0, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited };
+  const stderrSoFar = (): string => stderr;
+  if (options.waitReady === false) return { url: "", port: 0, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited, stderr: stderrSoFar };
 
   const ready = await Promise.race([
     waitForLog((l) => l.msg === "pusher ready", options.timeoutMs ?? 15_000),
     exited.then((code) => { throw new Error(`pusher exited with ${code} before it was ready: ${stderr.slice(-2000)}`); }),
   ]);
   const port = ready.port as number;
-  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited };
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited, stderr: stderrSoFar };
 }
 
 /** The Socket.IO connections a host holds now, from its /metrics (summed over its workers). */

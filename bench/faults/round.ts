@@ -1,0 +1,120 @@
+/**
+ * One fault round: a fresh fleet (Sentinel topology, hosts, nginx), subscribers through nginx on
+ * websocket and long-polling, HTTP and ingress publishing; the fault 5 s in, publishing on until
+ * the fault is over and a while after; then every answer is awaited and the subscribers get time
+ * to catch up. Returns what was observed, unjudged; every process is stopped, by PID, also when
+ * the round fails.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { connectionCount } from "../../test/helpers/pusher.js";
+import { busyFraction, sampleMachineCpu } from "../measure/machine-cpu.js";
+import type { SubscriberPlan, SubscriberReport } from "../failover/protocol.js";
+import type { Paced } from "../failover/publisher.js";
+import { FailoverSubscribers } from "../failover/subscribers.js";
+import { injectFault, type Fault } from "./faults.js";
+import { spreadAddresses } from "./addresses.js";
+import { Fleet, logPrefix, type PrimaryDeath } from "./fleet.js";
+import type { Durability, FaultPlan } from "./plan.js";
+import { startHttpPublisher, startIngressPublisher, type FaultPublish } from "./publishers.js";
+
+export interface FaultObservation {
+  fault: string;
+  round: number;
+  durability: Durability;
+  plannedSubscribers: number;
+  /** Subscribers that got their first subscribe ack, per client process. */
+  subscribed: number[];
+  subscribeError?: string;
+  /** Socket.IO connections each host held once every subscriber had subscribed. */
+  connectionsPerHost: number[];
+  publishes: FaultPublish[];
+  reports: SubscriberReport[];
+  faultAt: number;
+  /** What the fault did, with times from its start. */
+  steps: string[];
+  primaryDeaths: PrimaryDeath[];
+  workerDeaths: number;
+  machineBusy: number;
+}
+
+export interface RoundContext {
+  round: number;
+  durability: Durability;
+  log(line: string): void;
+  logsDir?: string;
+}
+
+/** Ingress seqs start here, so both publishers' seqs are unique in the round. */
+const INGRESS_FIRST_SEQ = 1_000_000;
+
+export async function runFaultRound(fault: Fault, plan: FaultPlan, context: RoundContext): Promise<FaultObservation> {
+  const { log } = context;
+  const fleet = await Fleet.start(plan, context.durability);
+  let subscribers: FailoverSubscribers | undefined;
+  const publishers: Paced<FaultPublish>[] = [];
+  try {
+    log(`fleet up: hosts ${fleet.hosts.map((h) => `${h.url} (pid ${h.pid})`).join(", ")} behind ${fleet.proxy.url}`);
+    const channels = Array.from({ length: plan.channels }, (_, i) => `fault-${i}`);
+    // Client process p connects from addresses 127.0.(p+1).x, the HTTP publisher from the next block.
+    const perHost = plan.sourceAddresses / plan.hosts;
+    const addresses = await Promise.all(Array.from({ length: plan.clientProcesses + 1 }, (_, p) => spreadAddresses(fleet.proxy.url, p + 1, plan.hosts, perHost)));
+    const plans: SubscriberPlan[] = Array.from({ length: plan.clientProcesses }, (_, p) => ({
+      url: fleet.proxy.url,
+      channels,
+      transports: plan.transports,
+      localAddresses: addresses[p]!,
+      count: plan.subscribers / plan.clientProcesses,
+      client: "pusher",
+      connectTimeoutMs: plan.connectTimeoutMs,
+    }));
+    const opened = await FailoverSubscribers.open(plans);
+    subscribers = opened.subscribers;
+    log(`subscribed: ${opened.subscribed.join(" + ")}${opened.firstError ? ` (first error: ${opened.firstError})` : ""}`);
+
+    // Counted before publishing starts: on a loaded machine /metrics can take seconds to answer.
+    const connectionsPerHost = await Promise.all(fleet.hosts.map((h) => connectionCount(h).catch(() => Number.NaN)));
+    const rate = { maxInFlight: plan.maxInFlight, answerBoundMs: plan.publishTimeoutMs + plan.answerMarginMs, abandonAfterMs: plan.abandonAfterMs };
+    const machineBefore = sampleMachineCpu();
+    const http = startHttpPublisher(fleet.proxy.url, channels, addresses[plan.clientProcesses]!, { ...rate, perSecond: plan.httpPerSecond }, 0);
+    const ingress = startIngressPublisher(fleet.topology.sentinelList, fleet.topology.name, channels, context.durability, { ...rate, perSecond: plan.ingressPerSecond }, INGRESS_FIRST_SEQ);
+    publishers.push(http, ingress);
+    await sleep(plan.beforeFaultMs);
+
+    const faultAt = Date.now();
+    const steps = await injectFault(fault, { fleet, plan, log });
+    log(`${fault.name}: ${steps.join("; ")}`);
+    await sleep(Math.max(faultAt + plan.afterFaultMs, Date.now() + plan.settleMs) - Date.now());
+
+    const publishes = [...(await http.stop()), ...(await ingress.stop())];
+    const machineBusy = busyFraction(machineBefore, sampleMachineCpu());
+    const acked = publishes.filter((p) => p.acked);
+    log(`${publishes.length} published, ${acked.length} acknowledged`);
+    await subscribers.awaitDelivery(
+      acked.map(({ seq, channel, epoch, offset }) => ({ seq, channel, ...(epoch !== undefined && offset !== undefined ? { epoch, offset } : {}) })),
+      plan.drainMs,
+    );
+    const reports = await subscribers.report();
+    return {
+      fault: fault.name,
+      round: context.round,
+      durability: context.durability,
+      plannedSubscribers: plan.subscribers,
+      subscribed: opened.subscribed,
+      ...(opened.firstError !== undefined ? { subscribeError: opened.firstError } : {}),
+      connectionsPerHost,
+      publishes,
+      reports,
+      faultAt,
+      steps,
+      primaryDeaths: [...fleet.primaryDeaths],
+      workerDeaths: fleet.workerDeaths(),
+      machineBusy,
+    };
+  } finally {
+    // Stopped already unless the round failed; a second stop only waits for nothing.
+    await Promise.all(publishers.map((p) => p.stop()));
+    await subscribers?.close();
+    if (context.logsDir !== undefined) await fleet.saveLogs(logPrefix(context.logsDir, fault.name, context.round)).catch((err: unknown) => log(`saving logs failed: ${String(err)}`));
+    await fleet.close();
+  }
+}
