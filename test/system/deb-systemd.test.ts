@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { copyFile } from "node:fs/promises";
 import path from "node:path";
-import test from "node:test";
+import test, { type TestContext } from "node:test";
 import { retryUntil } from "../../src/redis/retry-until.js";
 import type { ReconnectNotice } from "../../src/protocol/events.js";
 import { connectSocket, subscribe, type TestSocket } from "../helpers/clients.js";
@@ -44,6 +44,26 @@ function watchGoodbyes(sockets: TestSocket[]): { advice: ReconnectNotice[]; gone
     }),
   );
   return { advice, gone };
+}
+
+/** A client-helper subscriber and a steady publisher on one channel. */
+async function steadyTraffic(t: TestContext, url: string, channel: string) {
+  const recorder = new ChannelRecorder(t, url, channel);
+  await recorder.subscribed();
+  const publisher = new SteadyPublisher([url], channel, 20, API_KEY);
+  publisher.start();
+  t.after(() => publisher.stop());
+  return {
+    recorder,
+    publisher,
+    /** Stops after one more acknowledgement; the subscriber must have every acknowledged message once, in order, without a resync. */
+    async verify(label: string): Promise<void> {
+      await publisher.nextAckAfter(Date.now());
+      await publisher.stop();
+      await recorder.waitForAll(publisher.acks.map((a) => a.seq));
+      assert.equal(assertDeliveryGuarantee(recorder, publisher.acks, label), 0, `${label}: the history in Redis filled every gap`);
+    },
+  };
 }
 
 test("the .deb under a real systemd: install, watch, misconfigure, kill, stop, upgrade, remove", { timeout: 600_000 }, async (t) => {
@@ -195,12 +215,7 @@ test("the .deb under a real systemd: install, watch, misconfigure, kill, stop, u
   });
 
   await t.test("kill -9 of the primary, then of pm2: back and ready in time, clients reconnect and miss nothing", async (st) => {
-    const channel = "systemd-kills";
-    const recorder = new ChannelRecorder(st, url, channel);
-    await recorder.subscribed();
-    const publisher = new SteadyPublisher([url], channel, 20, API_KEY);
-    publisher.start();
-    st.after(() => publisher.stop());
+    const { recorder, publisher, verify } = await steadyTraffic(st, url, "systemd-kills");
 
     const before = await jlist();
     const mainPid = await property("MainPID");
@@ -242,10 +257,7 @@ test("the .deb under a real systemd: install, watch, misconfigure, kill, stop, u
     assert.match(journal, /Killing process \d+ \(node\) with signal SIGKILL/, journal);
     st.diagnostic(`ready again ${primaryBackMs} ms after kill -9 of the primary, ${pm2BackMs} ms after kill -9 of pm2-runtime`);
 
-    await publisher.nextAckAfter(Date.now());
-    await publisher.stop();
-    await recorder.waitForAll(publisher.acks.map((a) => a.seq));
-    assert.equal(assertDeliveryGuarantee(recorder, publisher.acks, "kills"), 0, "the history in Redis filled every gap");
+    await verify("kills");
   });
 
   await t.test("systemctl stop with connected clients: paced drain, publishes answered, stopped cleanly inside TimeoutStopSec", async (st) => {
@@ -315,12 +327,7 @@ test("the .deb under a real systemd: install, watch, misconfigure, kill, stop, u
     const edited = await vm.sh(`cat ${CONFFILE}`);
     const mainPid = await property("MainPID");
 
-    const channel = "systemd-upgrade";
-    const recorder = new ChannelRecorder(st, url, channel);
-    await recorder.subscribed();
-    const publisher = new SteadyPublisher([url], channel, 20, API_KEY);
-    publisher.start();
-    st.after(() => publisher.stop());
+    const { publisher, verify } = await steadyTraffic(st, url, "systemd-upgrade");
     await publisher.nextAckAfter(Date.now());
 
     const cursor = await journalCursor();
@@ -334,10 +341,7 @@ test("the .deb under a real systemd: install, watch, misconfigure, kill, stop, u
     assert.match(journal, /"role":"primary".*"msg":"stopped"/, `the old primary stopped on its own:\n${journal}`);
     assert.match(await vm.sh("cat /opt/pusher/package.json"), new RegExp(`"version": "${newer.version.replaceAll("+", "\\+")}"`));
 
-    await publisher.nextAckAfter(Date.now());
-    await publisher.stop();
-    await recorder.waitForAll(publisher.acks.map((a) => a.seq));
-    assert.equal(assertDeliveryGuarantee(recorder, publisher.acks, "upgrade"), 0, "no acknowledged message lost across the upgrade");
+    await verify("upgrade");
   });
 
   await t.test("the journal carries the primary's and the workers' JSON lines, and pm2 writes on into the rotated log file", async () => {
