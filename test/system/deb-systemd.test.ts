@@ -24,7 +24,7 @@ const CONFFILE = "/etc/pusher/production.json";
 const PM2 = ["runuser", "-u", "pusher", "--", "env", "PM2_HOME=/var/lib/pusher/.pm2", "/opt/pusher/node_modules/.bin/pm2"];
 // Documented in docs/operations.md: pm2 restarts a killed primary at once (the start takes a few
 // seconds: workers, Redis); systemd restarts a killed pm2 after RestartSec=5.
-// Measured here: 4-14 s and 13-21 s on 2 busy cores; the limits leave room for a loaded CI run.
+// Measured here: 4-17 s and 12-28 s on 2 busy cores; the limits leave room for a loaded CI run.
 const PRIMARY_BACK_MS = 30_000;
 const PM2_BACK_MS = 45_000;
 const TIMEOUT_STOP_MS = 30_000;
