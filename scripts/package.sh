@@ -8,22 +8,27 @@
 #                                      /etc/logrotate.d/pusher (a conffile); the
 #                                      maintainer scripts are scripts/deb/
 #
-# Usage: scripts/package.sh [--skip-build] [--out DIR]
+# Usage: scripts/package.sh [--skip-build] [--out DIR] [--version VERSION]
 #   (no option)    release build: npm ci and npm run build in the checkout, artifacts in ./build
 #   --skip-build   package the dist/ already built; the checkout's node_modules/ and dist/ are only
 #                  read (tests package while other tests run from them)
 #   --out DIR      where the artifacts go (default ./build); DIR/stage is scratch space
+#   --version V    the release's version instead of package.json's (a rebuild, e.g. 0.1.0+1, or the
+#                  newer build an upgrade test installs over the first); written into the release's
+#                  package.json too, so both say the same
 # Needs node, npm, tar, gzip; dpkg-deb and dpkg for the .deb (skipped without them).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="$ROOT/build"
 BUILD=1
+VERSION=""
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --skip-build) BUILD=0 ;;
     --out) OUT="${2:?--out needs a directory}"; shift ;;
-    *) echo "usage: scripts/package.sh [--skip-build] [--out DIR]" >&2; exit 2 ;;
+    --version) VERSION="${2:?--version needs a version}"; shift ;;
+    *) echo "usage: scripts/package.sh [--skip-build] [--out DIR] [--version VERSION]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -31,7 +36,7 @@ mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 cd "$ROOT"
 
-VERSION="$(node -p 'require("./package.json").version')"
+[ -n "$VERSION" ] || VERSION="$(node -p 'require("./package.json").version')"
 NAME="pusher-${VERSION}"
 SCRATCH="$OUT/stage"
 STAGE="$SCRATCH/$NAME"
@@ -57,6 +62,8 @@ chmod 0755 "$STAGE/bin/pusher.js"
 # From the lockfile, not a copy of the checkout's node_modules: what ships is what the lock says.
 # --prefer-offline: after the checkout's own npm ci every package is in npm's cache (~5 s here).
 (cd "$STAGE" && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error)
+# After npm ci, which checks package.json against the lockfile.
+(cd "$STAGE" && npm pkg set version="$VERSION")
 
 echo "==> tarball"
 TARBALL="$OUT/$NAME.tar.gz"

@@ -52,6 +52,9 @@ export function refuseHandshakes(io: PusherServer, deps: AdmissionDeps): void {
       sendError(res, new PusherError(code, undefined, RETRY_AFTER_SECONDS));
     } else {
       // A websocket upgrade: engine.io hands middlewares a stand-in response; answer on the raw socket.
+      // Node leaves an upgrade's socket without an error listener: a client that reset it would
+      // kill the worker with ECONNRESET (test/integration/admission-reset.test.ts).
+      res.socket.once("error", () => res.socket.destroy());
       res.socket.end(unavailable(code));
     }
   });

@@ -28,6 +28,7 @@ export class SteadyPublisher {
     private urls: string[],
     private readonly channel: string,
     private readonly ratePerSecond = 100,
+    private readonly apiKey = DEV_API_KEY,
   ) {}
 
   start(): void {
@@ -72,7 +73,7 @@ export class SteadyPublisher {
     try {
       const res = await fetch(`${url}/v1/publish`, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${DEV_API_KEY}` },
+        headers: { "content-type": "application/json", authorization: `Bearer ${this.apiKey}` },
         body: JSON.stringify({ channel: this.channel, event: "seq", data: { seq }, id: `${this.channel}-seq-${seq}` }),
         signal: AbortSignal.timeout(30_000),
       });

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { access, chmod, constants, copyFile, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import test from "node:test";
 import { cleanEnv, ROOT } from "../helpers/cli.js";
 import { startPusher } from "../helpers/pusher.js";
+import { buildRelease } from "../helpers/release.js";
+import { run, shown, type Run } from "../helpers/run-command.js";
 import { tempDir } from "../helpers/scratch.js";
 
 // Packaging as an operator gets it: scripts/package.sh builds the tarball and the .deb from this
@@ -18,23 +19,6 @@ const PRODUCTION_ENV = {
   PUSHER_API_KEYS: "package-test-api-key",
   PUSHER_JWT_SECRET: "package-test-jwt-secret-0123456789abcdef",
 };
-
-interface Run {
-  code: number | string;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to its end; a failure is returned, not thrown, so an assertion can show its output. */
-function run(file: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (err.code ?? -1) : 0, stdout, stderr: err && !stderr ? String(err) : stderr });
-    });
-  });
-}
-
-const shown = (r: Run): string => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 
 function exists(file: string): Promise<boolean> {
   return access(file).then(() => true, () => false);
@@ -83,7 +67,7 @@ test("systemd/pusher.logrotate is a logrotate config that rotates /var/log/pushe
   // `su pusher pusher` needs the user to exist on this host: check the rest as root.
   const config = path.join(dir, "pusher");
   await writeFile(config, (await readFile(path.join(ROOT, "systemd/pusher.logrotate"), "utf8")).replace(/^(\s*su) pusher pusher$/m, "$1 root root"));
-  const debug = await run("logrotate", ["--debug", "--state", path.join(dir, "state"), config], cleanEnv({ PATH: `${process.env.PATH}:/usr/sbin:/sbin` }));
+  const debug = await run("logrotate", ["--debug", "--state", path.join(dir, "state"), config], { env: cleanEnv({ PATH: `${process.env.PATH}:/usr/sbin:/sbin` }) });
   assert.equal(debug.code, 0, shown(debug));
   assert.doesNotMatch(debug.stderr, /^error:/m, shown(debug));
   assert.match(debug.stderr + debug.stdout, /rotating pattern: \/var\/log\/pusher\/\*\.log/, shown(debug));
@@ -92,12 +76,7 @@ test("systemd/pusher.logrotate is a logrotate config that rotates /var/log/pushe
 test("scripts/package.sh builds the tarball and a .deb that installs, verifies and passes config check", { timeout: 180_000 }, async (t) => {
   assert.equal(process.getuid?.(), 0, "installing a .deb into a throwaway root (ownership, the pusher user) needs root, as in CI");
   const out = await tempDir(t, "pusher-package-");
-  const built = await run("bash", [path.join(ROOT, "scripts/package.sh"), "--skip-build", "--out", out]);
-  assert.equal(built.code, 0, shown(built));
-  const { version } = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")) as { version: string };
-  const arch = (await run("dpkg", ["--print-architecture"])).stdout.trim();
-  const tarball = path.join(out, `pusher-${version}.tar.gz`);
-  const deb = path.join(out, `pusher_${version}_${arch}.deb`);
+  const { version, tarball, deb } = await buildRelease(out);
   assert.deepEqual((await readdir(out)).sort(), [path.basename(tarball), path.basename(deb)].sort(), "the two artifacts, and no scratch left");
 
   await t.test("the tarball holds the server, its production dependencies and the operator files, no tests", async () => {
@@ -128,12 +107,12 @@ test("scripts/package.sh builds the tarball and a .deb that installs, verifies a
   const root = await tempDir(t, "pusher-root-");
   const dpkg = (...args: string[]): Promise<Run> =>
     // useradd lives in /usr/sbin, which a non-login PATH may lack.
-    run("dpkg", [`--root=${root}`, "--force-script-chrootless", ...args], cleanEnv({ PATH: `${process.env.PATH}:/usr/sbin:/sbin` }));
+    run("dpkg", [`--root=${root}`, "--force-script-chrootless", ...args], { env: cleanEnv({ PATH: `${process.env.PATH}:/usr/sbin:/sbin` }) });
   const inRoot = (file: string): string => path.join(root, file);
   const accounts = async (file: string): Promise<string[]> => (await readFile(inRoot(file), "utf8")).split("\n").filter((l) => l.startsWith("pusher:"));
   const conffile = inRoot("etc/pusher/production.json");
   const configCheck = (env: Record<string, string>): Promise<Run> =>
-    run(inRoot("opt/pusher/bin/pusher.js"), ["config", "check", conffile], cleanEnv(env));
+    run(inRoot("opt/pusher/bin/pusher.js"), ["config", "check", conffile], { env: cleanEnv(env) });
 
   // What dpkg needs of a fresh system: its database and the account files useradd edits.
   await mkdir(inRoot("var/lib/dpkg/updates"), { recursive: true });
