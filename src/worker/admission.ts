@@ -4,7 +4,7 @@ import type { ExtendedError } from "socket.io";
 import { sendError } from "../http/responses.js";
 import { errorTable, PusherError, type ErrorCode } from "../protocol/errors.js";
 import type { PacedRate } from "../ops/rate-limit.js";
-import type { PusherServer, PusherSocket } from "./io-types.js";
+import type { PusherServer, PusherSocket } from "../protocol/socket-types.js";
 
 export interface AdmissionDeps {
   isDraining(): boolean;

@@ -1,5 +1,5 @@
 import http from "node:http";
-import { createRedisIngress, createWorkerBroker } from "../broker/create-broker.js";
+import { createWorkerBroker } from "../broker/create-broker.js";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
 import { handleSubscriptions } from "../channels/subscription-handlers.js";
@@ -13,6 +13,7 @@ import type { Logger } from "../ops/logger.js";
 import { PacedRate, RateLimit } from "../ops/rate-limit.js";
 import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
+import { createRedisIngress } from "../publish/create-ingress.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
 import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
@@ -60,7 +61,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     "/v1/batch": { POST: publishApi.batch },
     ...consoleRoutes(config.console, process.env.NODE_ENV),
     ...healthRoutes({
-      broker,
+      probe: (timeoutMs) => broker.probe(timeoutMs),
       isDraining: () => draining,
       probeTimeoutMs: READINESS_PROBE_MS,
       collectMetrics: async () =>

@@ -1,5 +1,5 @@
 import type { WorkerToPrimary } from "../ipc/control.js";
-import type { PusherServer } from "./io-types.js";
+import type { PusherServer } from "../protocol/socket-types.js";
 
 /**
  * Tells the primary which Engine.IO sessions live in this worker, so it routes every later request

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/cluster-adapter";
 import { Server } from "socket.io";
 import type { PusherConfig } from "../config/schema.js";
-import type { PusherServer } from "./io-types.js";
+import type { PusherServer } from "../protocol/socket-types.js";
 import { bindSessions } from "./session-binding.js";
 
 /**
