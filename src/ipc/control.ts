@@ -1,3 +1,6 @@
+import type { Worker } from "node:cluster";
+import type { Socket } from "node:net";
+
 /** Process-control messages between a worker and its primary (the broker has its own, in broker/embedded/wire.ts). */
 export type WorkerToPrimary =
   | { t: "worker:ready" }
@@ -33,3 +36,28 @@ const typed = (m: unknown, types: Set<string>): boolean =>
 
 export const isWorkerToPrimary = (m: unknown): m is WorkerToPrimary => typed(m, WORKER_TO_PRIMARY);
 export const isPrimaryToWorker = (m: unknown): m is PrimaryToWorker => typed(m, PRIMARY_TO_WORKER);
+
+/*
+ * The only ways to send a control message: the compiler checks each message at the send site, and
+ * a send to a peer whose channel is closed is skipped (Node would emit 'error' for it, unheard a crash).
+ */
+
+/** To the primary, from a worker. `written` runs once the message is on the pipe. */
+export function sendToPrimary(message: WorkerToPrimary, written?: (err: Error | null) => void): boolean {
+  if (!process.connected || !process.send) return false;
+  return written ? process.send(message, undefined, undefined, written) : process.send(message);
+}
+
+/** To one worker, from the primary. */
+export function sendToWorker(worker: Worker, message: Exclude<PrimaryToWorker, { t: "conn:handoff" }>): void {
+  if (worker.isConnected()) worker.send(message);
+}
+
+/**
+ * Hands a TCP socket to a worker with the bytes read from it. keepOpen false: the primary's copy
+ * of the descriptor closes once the worker has it. `done` gets the error when the worker died
+ * while the socket was on its way (EPIPE, ERR_IPC_CHANNEL_CLOSED).
+ */
+export function handOver(worker: Worker, socket: Socket, head: Uint8Array, done: (err: Error | null) => void): void {
+  worker.send({ t: "conn:handoff", head } satisfies PrimaryToWorker, socket, { keepOpen: false }, done);
+}
