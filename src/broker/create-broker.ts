@@ -23,7 +23,7 @@ export function createWorkerBroker(config: PusherConfig, logger: Logger, observe
     commands: createRedisClient(config.redis, "commands", redisLogger, retriedByCaller(config)),
     reader: createRedisClient(config.redis, "fanout", redisLogger, retriedByCaller(config, FANOUT_BLOCK_MS)),
     keyPrefix: config.redis.keyPrefix,
-    durability: config.publish.durability as "leader" | "replica",
+    durability: config.publish.durability,
     timeoutMs: config.publish.timeoutMs,
     historySize: config.history.size,
     historyTtlMs: config.history.ttlSeconds * 1000,

@@ -12,7 +12,7 @@ import { bindSessions } from "./session-binding.js";
  */
 export function createSocketServer(httpServer: HttpServer, config: PusherConfig): PusherServer {
   const io: PusherServer = new Server(httpServer, {
-    transports: config.server.transports as ("polling" | "websocket")[],
+    transports: config.server.transports,
     pingInterval: config.server.pingIntervalMs,
     pingTimeout: config.server.pingTimeoutMs,
     maxHttpBufferSize: config.limits.maxClientFrameBytes,

@@ -1,11 +1,12 @@
 import test, { type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describeSchema } from "../../src/config/doc.js";
 import { ConfigError, loadConfig } from "../../src/config/load.js";
-import { createConfig, DEV_API_KEY, DEV_JWT_SECRET } from "../../src/config/schema.js";
+import { settingsMarkdown } from "../../src/cli/config-doc.js";
+import { createConfig, DEV_API_KEY, DEV_JWT_SECRET, type PusherConfig, type Transport } from "../../src/config/schema.js";
 
 const STRONG_SECRET = "0123456789abcdef0123456789abcdef-production";
 
@@ -155,4 +156,27 @@ test("describeSchema covers every key, with env names and sensitivity from the s
   assert.equal(byKey.get("server.port")?.sensitive, false);
   assert.equal(new Set(rows.map((r) => r.env)).size, rows.length, "env names are unique");
   for (const row of rows) assert.ok(row.doc.length > 0, `${row.key} has a doc`);
+});
+
+test("docs/configuration.md carries the table `pusher config doc` prints, unchanged", () => {
+  const docs = readFileSync(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
+  const table = settingsMarkdown(describeSchema());
+  assert.ok(docs.includes(`${table}\n`), "docs/configuration.md is out of date: paste the output of `pusher config doc` into it");
+});
+
+test("settings with a list of choices are typed as those choices", () => {
+  const config: PusherConfig = createConfig().getProperties();
+  const choices: [PusherConfig["redis"]["mode"], PusherConfig["publish"]["durability"], PusherConfig["log"]["format"], Transport[]] = [
+    config.redis.mode,
+    config.publish.durability,
+    config.log.format,
+    config.server.transports,
+  ];
+  assert.deepEqual(choices, ["none", "leader", "auto", ["polling", "websocket"]]);
+  // Checked by the compiler: a misspelled choice is a type error, so this file would not build.
+  // @ts-expect-error "sentinal" is not a redis.mode
+  const misspelled: PusherConfig["redis"]["mode"] = "sentinal";
+  // @ts-expect-error "leaders" is not a publish.durability
+  const durability: PusherConfig["publish"]["durability"] = "leaders";
+  assert.ok(misspelled && durability);
 });
