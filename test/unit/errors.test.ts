@@ -1,14 +1,16 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { errorTable, PusherError, retryAfterOf, type ErrorCode } from "../../src/protocol/errors.js";
 import { rawErrorResponse } from "../../src/http/responses.js";
+import { ROOT } from "../helpers/root.js";
 
 const codes = Object.keys(errorTable) as ErrorCode[];
 
 /** The rows of docs/protocol.md's error code table: code → [status, Retry-After]. */
 function documentedCodes(): Map<string, [number, number | undefined]> {
-  const text = readFileSync(new URL("../../../docs/protocol.md", import.meta.url), "utf8");
+  const text = readFileSync(path.join(ROOT, "docs/protocol.md"), "utf8");
   const section = text.slice(text.indexOf("## Error codes"));
   const rows = new Map<string, [number, number | undefined]>();
   for (const match of section.matchAll(/^\| `([a-z_]+)` \| (\d+) \| *(\d*) *\|/gm)) {
