@@ -28,11 +28,20 @@ export type PrimaryToWorker =
   /** Sent with a TCP socket handle: the bytes the primary read to route it, which the worker parses first. */
   | { t: "conn:handoff"; head: Uint8Array };
 
-const WORKER_TO_PRIMARY = new Set(["worker:ready", "worker:pong", "worker:stats", "metrics:collect", "conn:closed", "session:bound", "session:released"]);
-const PRIMARY_TO_WORKER = new Set(["metrics:text", "worker:drain", "worker:ping", "conn:handoff"]);
+// Keyed by every message type, so a type added to the unions above must be added here to compile.
+const WORKER_TO_PRIMARY: Record<WorkerToPrimary["t"], true> = {
+  "worker:ready": true,
+  "worker:pong": true,
+  "worker:stats": true,
+  "metrics:collect": true,
+  "conn:closed": true,
+  "session:bound": true,
+  "session:released": true,
+};
+const PRIMARY_TO_WORKER: Record<PrimaryToWorker["t"], true> = { "metrics:text": true, "worker:drain": true, "worker:ping": true, "conn:handoff": true };
 
-const typed = (m: unknown, types: Set<string>): boolean =>
-  typeof m === "object" && m !== null && types.has((m as { t?: unknown }).t as string);
+const typed = (m: unknown, types: Record<string, true>): boolean =>
+  typeof m === "object" && m !== null && Object.hasOwn(types, (m as { t?: unknown }).t as string);
 
 export const isWorkerToPrimary = (m: unknown): m is WorkerToPrimary => typed(m, WORKER_TO_PRIMARY);
 export const isPrimaryToWorker = (m: unknown): m is PrimaryToWorker => typed(m, PRIMARY_TO_WORKER);
