@@ -26,20 +26,21 @@ export class MessageCollector {
     return this.until(() => this.messages.length >= count, timeoutMs, () => `${count} messages (have ${this.messages.length})`);
   }
 
-  /** Resolves with every message so far once `done` holds; `what` describes the wait when it times out. */
-  until(done: () => boolean, timeoutMs: number, what: () => string): Promise<Message[]> {
-    if (done()) return Promise.resolve(this.messages);
-    const waiter = { done, resolve: () => undefined as void };
+  /** Resolves with every message so far once `done` holds; `what` says, when it times out, what was missing. */
+  async until(done: () => boolean, timeoutMs: number, what: () => string): Promise<Message[]> {
+    if (done()) return this.messages;
+    const waiter = { done, resolve: (): void => undefined };
     const reached = new Promise<void>((resolve) => {
       waiter.resolve = resolve;
       this.#waiters.add(waiter);
     });
-    return withTimeout(reached, timeoutMs, what()).then(
-      () => this.messages,
-      (err: unknown) => {
-        this.#waiters.delete(waiter);
-        throw err instanceof Error ? new Error(`${err.message}; ${what()}`) : err;
-      },
-    );
+    try {
+      // Described when the wait ends, not when it starts: the message then says what had arrived.
+      await withTimeout(reached, timeoutMs, "messages");
+    } catch {
+      this.#waiters.delete(waiter);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    }
+    return this.messages;
   }
 }
