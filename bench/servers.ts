@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEV_API_KEY } from "../src/config/schema.js";
 import type { SubscriberClient } from "./failover/protocol.js";
 
 const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -60,7 +61,7 @@ export const pusher: ServerDescriptor = {
   publishPath: "/v1/publish",
   sentinelEnv: (sentinels, name) => ({ PUSHER_REDIS_MODE: "sentinel", PUSHER_REDIS_SENTINELS: sentinels, PUSHER_REDIS_NAME: name }),
   client: "pusher",
-  publishHeaders: { authorization: "Bearer dev-api-key-change-me" },
+  publishHeaders: { authorization: `Bearer ${DEV_API_KEY}` },
   maxBatch: 100,
 };
 

@@ -7,10 +7,9 @@ import { EmbeddedBroker } from "./embedded/embedded-broker.js";
 import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
 import { RedisBroker, type RedisBrokerObserver } from "./redis/redis-broker.js";
 import { processTransport } from "./transport.js";
-import { INGRESS_BLOCK_MS, RedisIngress } from "../publish/redis-ingress.js";
 
 /** ioredis options for a long-lived connection whose commands the caller retries itself. */
-function retriedByCaller(config: PusherConfig, blockMs = 0) {
+export function retriedByCaller(config: PusherConfig, blockMs = 0) {
   return { autoResendUnfulfilledCommands: false, socketTimeout: config.redis.commandTimeoutMs + blockMs };
 }
 
@@ -24,7 +23,7 @@ export function createWorkerBroker(config: PusherConfig, logger: Logger, observe
     commands: createRedisClient(config.redis, "commands", redisLogger, retriedByCaller(config)),
     reader: createRedisClient(config.redis, "fanout", redisLogger, retriedByCaller(config, FANOUT_BLOCK_MS)),
     keyPrefix: config.redis.keyPrefix,
-    durability: config.publish.durability as "leader" | "replica",
+    durability: config.publish.durability,
     replicaMaxLagSeconds: config.publish.replicaMaxLagSeconds,
     timeoutMs: config.publish.timeoutMs,
     historySize: config.history.size,
@@ -35,19 +34,5 @@ export function createWorkerBroker(config: PusherConfig, logger: Logger, observe
     logger: redisLogger,
     ...(config.redis.mode === "sentinel" ? { masterCheck: newestSentinelViewCheck(config.redis) } : {}),
     ...(observer ? { observer } : {}),
-  });
-}
-
-/** The Redis ingress consumer, in the Redis modes only. */
-export function createRedisIngress(config: PusherConfig, broker: Broker, logger: Logger): RedisIngress | undefined {
-  if (config.redis.mode === "none") return undefined;
-  const ingressLogger = logger.child({ module: "ingress" });
-  return new RedisIngress({
-    client: createRedisClient(config.redis, "ingress", ingressLogger, retriedByCaller(config, INGRESS_BLOCK_MS)),
-    broker,
-    keyPrefix: config.redis.keyPrefix,
-    limits: config.limits,
-    claimIdleMs: config.redis.ingressClaimIdleMs,
-    logger: ingressLogger,
   });
 }

@@ -4,8 +4,9 @@ import type { MessagePort } from "node:worker_threads";
  * An ordered, reliable message pipe between a worker and the primary. Cluster IPC in production;
  * a worker_threads MessagePort (same structured-clone semantics) in the broker suite.
  */
-export interface IpcTransport {
-  send(message: unknown): void;
+export interface IpcTransport<Out = unknown> {
+  /** Typed by what this end may send, so the compiler checks every message at its send site. */
+  send(message: Out): void;
   /** Subscribes to incoming messages; returns the unsubscribe function. */
   onMessage(handler: (message: unknown) => void): () => void;
 }
@@ -19,7 +20,7 @@ interface ProcessLike {
 }
 
 /** Wraps `process` (in a worker) or a `cluster.Worker` (in the primary). */
-export function processTransport(target: ProcessLike): IpcTransport {
+export function processTransport<Out>(target: ProcessLike): IpcTransport<Out> {
   return {
     send(message) {
       const connected = target.isConnected ? target.isConnected() : target.connected !== false;
@@ -33,7 +34,7 @@ export function processTransport(target: ProcessLike): IpcTransport {
   };
 }
 
-export function portTransport(port: MessagePort): IpcTransport {
+export function portTransport<Out>(port: MessagePort): IpcTransport<Out> {
   return {
     send: (message) => port.postMessage(message),
     onMessage(handler) {

@@ -6,7 +6,7 @@ import { subscribeRequestSchema, unsubscribeRequestSchema } from "../protocol/me
 import { parseInput } from "../protocol/validate.js";
 import type { Logger } from "../ops/logger.js";
 import type { RateLimit } from "../ops/rate-limit.js";
-import type { PusherSocket } from "../worker/io-types.js";
+import type { PusherSocket } from "../protocol/socket-types.js";
 import type { ChannelAuthorizer } from "./channel-authorizer.js";
 import type { ChannelFeeds } from "./channel-feeds.js";
 

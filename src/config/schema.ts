@@ -5,6 +5,7 @@ export const DEV_API_KEY = "dev-api-key-change-me";
 export const DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef";
 
 const TRANSPORTS = ["polling", "websocket"] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 function splitList(value: unknown): unknown {
   return typeof value === "string" ? value.split(",").map((s) => s.trim()).filter((s) => s !== "") : value;
@@ -101,7 +102,7 @@ export const schema = {
     transports: {
       doc: "Socket.IO transports accepted (websocket alone needs no sticky load balancing)",
       format: "transport-list",
-      default: ["polling", "websocket"] as string[],
+      default: [...TRANSPORTS] as Transport[],
       env: "PUSHER_TRANSPORTS",
     },
     pingIntervalMs: { doc: "Socket.IO ping interval; keep nginx proxy_read_timeout above interval + timeout", format: "nat", default: 25000, env: "PUSHER_PING_INTERVAL_MS" },
@@ -114,7 +115,7 @@ export const schema = {
     },
   },
   redis: {
-    mode: { doc: "Broker backend: none (embedded, one host), standalone (one Redis), sentinel", format: ["none", "standalone", "sentinel"], default: "none", env: "PUSHER_REDIS_MODE" },
+    mode: { doc: "Broker backend: none (embedded, one host), standalone (one Redis), sentinel", format: ["none", "standalone", "sentinel"] as const, default: "none", env: "PUSHER_REDIS_MODE" },
     url: { doc: "Redis URL for standalone mode", format: String, default: "redis://127.0.0.1:6379", env: "PUSHER_REDIS_URL" },
     sentinels: { doc: 'Sentinel addresses for sentinel mode ("host:port" list)', format: "host-port-list", default: [] as string[], env: "PUSHER_REDIS_SENTINELS" },
     name: { doc: "Master name the sentinels monitor", format: String, default: "mymaster", env: "PUSHER_REDIS_NAME" },
@@ -145,7 +146,7 @@ export const schema = {
     jwtSecret: { doc: "HS256 secret that signs channel tokens (use at least 32 random characters)", format: String, default: DEV_JWT_SECRET, env: "PUSHER_JWT_SECRET", sensitive: true },
   },
   publish: {
-    durability: { doc: "When a publish is acknowledged: leader (written on the master) or replica (also on a replica, via WAIT)", format: ["leader", "replica"], default: "leader", env: "PUSHER_PUBLISH_DURABILITY" },
+    durability: { doc: "When a publish is acknowledged: leader (written on the master) or replica (also on a replica, via WAIT)", format: ["leader", "replica"] as const, default: "leader", env: "PUSHER_PUBLISH_DURABILITY" },
     timeoutMs: { doc: "How long a publish may wait for the broker before it fails with 503", format: "nat", default: 10000, env: "PUSHER_PUBLISH_TIMEOUT_MS" },
     replicaMaxLagSeconds: {
       doc: "At durability replica, a publish waits for every connected replica (syncing ones included) except those that have not acknowledged replication for longer than this (stalled or cut off), and for at least one",
@@ -212,20 +213,34 @@ export const schema = {
   console: {
     enabled: {
       doc: "Serve the web console at /console (watch channels, publish test messages): auto = on unless NODE_ENV=production; the publish form still needs an API key",
-      format: ["auto", "on", "off"],
+      format: ["auto", "on", "off"] as const,
       default: "auto",
       env: "PUSHER_CONSOLE",
     },
   },
   log: {
-    level: { doc: "Log level", format: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", env: "PUSHER_LOG_LEVEL" },
-    format: { doc: "json, pretty, or auto (pretty on a terminal outside production)", format: ["auto", "json", "pretty"], default: "auto", env: "PUSHER_LOG_FORMAT" },
+    level: { doc: "Log level", format: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, default: "info", env: "PUSHER_LOG_LEVEL" },
+    format: { doc: "json, pretty, or auto (pretty on a terminal outside production)", format: ["auto", "json", "pretty"] as const, default: "auto", env: "PUSHER_LOG_FORMAT" },
   },
 };
 
 export type PusherConfig = ReturnType<convict.Config<ConfigShape>["getProperties"]>;
 
-type Leaf<T> = T extends { default: infer D } ? (D extends readonly (infer E)[] ? E[] : D extends number ? number : D extends string ? string : D) : never;
+/**
+ * A setting's type. A setting with a list of choices (`format: [...] as const`) is the union of
+ * them, so a misspelled mode does not compile; lists keep their element type (Transport[]).
+ */
+type Leaf<T> = T extends { format: readonly (infer C extends string)[] }
+  ? C
+  : T extends { default: infer D }
+    ? D extends readonly (infer E)[]
+      ? E[]
+      : D extends number
+        ? number
+        : D extends string
+          ? string
+          : D
+    : never;
 type ConfigShape = { [S in keyof typeof schema]: { [K in keyof (typeof schema)[S]]: Leaf<(typeof schema)[S][K]> } };
 
 /** A fresh convict instance over the schema, reading only the env given (none by default) and no argv. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import type { Logger } from "../ops/logger.js";
+import type { Logger } from "pino";
 import { PusherError } from "../protocol/errors.js";
 import { sendError } from "./responses.js";
 

@@ -1,3 +1,6 @@
+import type { Worker } from "node:cluster";
+import type { Socket } from "node:net";
+
 /** Process-control messages between a worker and its primary (the broker has its own, in broker/embedded/wire.ts). */
 export type WorkerToPrimary =
   | { t: "worker:ready" }
@@ -25,11 +28,45 @@ export type PrimaryToWorker =
   /** Sent with a TCP socket handle: the bytes the primary read to route it, which the worker parses first. */
   | { t: "conn:handoff"; head: Uint8Array };
 
-const WORKER_TO_PRIMARY = new Set(["worker:ready", "worker:pong", "worker:stats", "metrics:collect", "conn:closed", "session:bound", "session:released"]);
-const PRIMARY_TO_WORKER = new Set(["metrics:text", "worker:drain", "worker:ping", "conn:handoff"]);
+// Keyed by every message type, so a type added to the unions above must be added here to compile.
+const WORKER_TO_PRIMARY: Record<WorkerToPrimary["t"], true> = {
+  "worker:ready": true,
+  "worker:pong": true,
+  "worker:stats": true,
+  "metrics:collect": true,
+  "conn:closed": true,
+  "session:bound": true,
+  "session:released": true,
+};
+const PRIMARY_TO_WORKER: Record<PrimaryToWorker["t"], true> = { "metrics:text": true, "worker:drain": true, "worker:ping": true, "conn:handoff": true };
 
-const typed = (m: unknown, types: Set<string>): boolean =>
-  typeof m === "object" && m !== null && types.has((m as { t?: unknown }).t as string);
+const typed = (m: unknown, types: Record<string, true>): boolean =>
+  typeof m === "object" && m !== null && Object.hasOwn(types, (m as { t?: unknown }).t as string);
 
 export const isWorkerToPrimary = (m: unknown): m is WorkerToPrimary => typed(m, WORKER_TO_PRIMARY);
 export const isPrimaryToWorker = (m: unknown): m is PrimaryToWorker => typed(m, PRIMARY_TO_WORKER);
+
+/*
+ * The only ways to send a control message: the compiler checks each message at the send site, and
+ * a send to a peer whose channel is closed is skipped (Node would emit 'error' for it, unheard a crash).
+ */
+
+/** To the primary, from a worker. `written` runs once the message is on the pipe. */
+export function sendToPrimary(message: WorkerToPrimary, written?: (err: Error | null) => void): boolean {
+  if (!process.connected || !process.send) return false;
+  return written ? process.send(message, undefined, undefined, written) : process.send(message);
+}
+
+/** To one worker, from the primary. */
+export function sendToWorker(worker: Worker, message: Exclude<PrimaryToWorker, { t: "conn:handoff" }>): void {
+  if (worker.isConnected()) worker.send(message);
+}
+
+/**
+ * Hands a TCP socket to a worker with the bytes read from it. keepOpen false: the primary's copy
+ * of the descriptor closes once the worker has it. `done` gets the error when the worker died
+ * while the socket was on its way (EPIPE, ERR_IPC_CHANNEL_CLOSED).
+ */
+export function handOver(worker: Worker, socket: Socket, head: Uint8Array, done: (err: Error | null) => void): void {
+  worker.send({ t: "conn:handoff", head } satisfies PrimaryToWorker, socket, { keepOpen: false }, done);
+}

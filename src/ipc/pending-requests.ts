@@ -20,7 +20,7 @@ export class PendingRequests {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(id);
-        reject(new PusherError("unavailable", `${what} did not answer within ${timeoutMs} ms`, 1));
+        reject(new PusherError("unavailable", `${what} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiters.set(id, { resolve, reject, timer });
       send(id);

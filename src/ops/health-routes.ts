@@ -1,9 +1,9 @@
-import type { Broker } from "../broker/broker.js";
 import { sendJson } from "../http/responses.js";
 import type { Routes } from "../http/router.js";
 
 export interface HealthDeps {
-  broker: Broker;
+  /** A canary along the publish → fan-out path (Broker.probe): rejects when it does not come back. */
+  probe(timeoutMs: number): Promise<void>;
   isDraining(): boolean;
   /** The host's metrics in Prometheus text format, aggregated over workers by the primary. */
   collectMetrics(): Promise<string>;
@@ -18,7 +18,7 @@ export function healthRoutes(deps: HealthDeps): Routes {
       GET: async (_req, res) => {
         if (deps.isDraining()) return sendJson(res, 503, { status: "draining" });
         try {
-          await deps.broker.probe(deps.probeTimeoutMs);
+          await deps.probe(deps.probeTimeoutMs);
           sendJson(res, 200, { status: "ready" });
         } catch (err) {
           sendJson(res, 503, { status: "unready", reason: (err as Error).message });

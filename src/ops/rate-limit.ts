@@ -42,7 +42,7 @@ export class PacedRate {
     try {
       await this.queue.removeTokens(1);
     } catch (err) {
-      if (err instanceof RateLimiterQueueError) throw new PusherError("rate_limited", "too many new connections queued; retry with backoff", 1);
+      if (err instanceof RateLimiterQueueError) throw new PusherError("rate_limited", "too many new connections queued; retry with backoff");
       throw err;
     }
   }

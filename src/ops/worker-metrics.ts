@@ -1,5 +1,4 @@
 import client from "prom-client";
-import type { RedisBrokerObserver } from "../broker/redis/redis-broker.js";
 
 /** Figures read from the worker's live state when metrics are collected, so they cannot drift. */
 export interface WorkerGauges {
@@ -65,8 +64,18 @@ export function createWorkerMetrics(gauges: WorkerGauges) {
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
+/**
+ * What the Redis broker reports for operators. Declared here, where it is consumed, so ops/ does not
+ * import the broker: RedisBroker's observer option has this shape.
+ */
+export interface RedisObserver {
+  /** The master the command connection reached ("host:port"), at every (re)connect. */
+  master(address: string): void;
+  fanoutLag(seconds: number): void;
+}
+
 /** Feeds the Redis figures: the master each connect reached, a failover whenever that address changes. */
-export function redisObserver(metrics: WorkerMetrics): RedisBrokerObserver {
+export function redisObserver(metrics: WorkerMetrics): RedisObserver {
   let current: string | undefined;
   return {
     master(address) {

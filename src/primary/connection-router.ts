@@ -1,8 +1,8 @@
 import type { Worker } from "node:cluster";
 import net from "node:net";
-import { isWorkerToPrimary, type PrimaryToWorker } from "../ipc/control.js";
+import { handOver, isWorkerToPrimary } from "../ipc/control.js";
 import type { Logger } from "../ops/logger.js";
-import { PusherError } from "../protocol/errors.js";
+import { rawErrorResponse } from "../http/responses.js";
 import { routable, sessionIdOf } from "./request-head.js";
 import { RoutingTable } from "./routing-table.js";
 
@@ -15,8 +15,7 @@ export interface ConnectionRouterOptions {
 
 const MAX_HEAD_BYTES = 8192;
 
-const NO_WORKER_BODY = JSON.stringify({ error: new PusherError("unavailable", "No worker on this host is ready; retry shortly").toBody() });
-const NO_WORKER = `HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(NO_WORKER_BODY)}\r\nConnection: close\r\n\r\n${NO_WORKER_BODY}`;
+const NO_WORKER = rawErrorResponse("unavailable", "No worker on this host is ready; retry shortly");
 
 interface ReadableHandle {
   reading?: boolean;
@@ -127,9 +126,7 @@ export class ConnectionRouter {
     let pending = this.inFlight.get(worker);
     if (!pending) this.inFlight.set(worker, (pending = new Set()));
     pending.add(socket);
-    const message: PrimaryToWorker = { t: "conn:handoff", head };
-    // keepOpen false: the primary's copy of the descriptor closes once the worker has it.
-    worker.send(message, socket, { keepOpen: false }, (err: Error | null) => {
+    handOver(worker, socket, head, (err) => {
       pending.delete(socket);
       if (!err) return;
       // The worker died (EPIPE, ERR_IPC_CHANNEL_CLOSED) while this socket was on its way.

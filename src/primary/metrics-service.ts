@@ -1,6 +1,6 @@
 import type { Worker } from "node:cluster";
 import client from "prom-client";
-import { isWorkerToPrimary } from "../ipc/control.js";
+import { isWorkerToPrimary, sendToWorker } from "../ipc/control.js";
 import type { Logger } from "../ops/logger.js";
 
 /**
@@ -19,7 +19,7 @@ export class MetricsService {
     worker.on("message", (message) => {
       if (!isWorkerToPrimary(message) || message.t !== "metrics:collect") return;
       this.render().then(
-        (text) => worker.isConnected() && worker.send({ t: "metrics:text", id: message.id, text }),
+        (text) => sendToWorker(worker, { t: "metrics:text", id: message.id, text }),
         (err: unknown) => this.logger.warn({ err }, "metrics collection failed"),
       );
     });

@@ -2,18 +2,15 @@ import cluster from "node:cluster";
 import os from "node:os";
 import type { AddressInfo } from "node:net";
 import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter";
-import { ChannelLog } from "../broker/embedded/channel-log.js";
-import { EmbeddedHub } from "../broker/embedded/hub.js";
-import { processTransport } from "../broker/transport.js";
+import { createPrimaryBroker } from "../broker/embedded/primary-broker.js";
 import type { PusherConfig } from "../config/schema.js";
+import { sendToWorker } from "../ipc/control.js";
 import type { Logger } from "../ops/logger.js";
 import { MetricsService } from "./metrics-service.js";
 import { Pm2Metrics } from "./pm2-metrics.js";
 import { ConnectionRouter } from "./connection-router.js";
 import { WorkerPool } from "./worker-pool.js";
 import { WorkerWatchdog } from "./worker-watchdog.js";
-
-const SWEEP_INTERVAL_MS = 5000;
 
 /**
  * The primary: owns the listening socket and hands each connection to a worker (ConnectionRouter),
@@ -25,16 +22,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   cluster.setupPrimary({ exec: workerEntry, serialization: "advanced" });
   setupClusterAdapter();
 
-  const log = config.redis.mode === "none" ? new ChannelLog({
-    historySize: config.history.size,
-    historyTtlMs: config.history.ttlSeconds * 1000,
-    metaTtlMs: config.history.metaTtlSeconds * 1000,
-    dedupWindowMs: config.publish.dedupWindowSeconds * 1000,
-    maxChannels: config.limits.maxChannels,
-  }) : undefined;
-  const hubLogger = logger.child({ module: "embedded-broker" });
-  const hub = log ? new EmbeddedHub(log, (err, context) => hubLogger.error({ err, ...context }, "embedded broker failed on a request or a fan-out")) : undefined;
-  if (log) setInterval(() => log.sweep(), SWEEP_INTERVAL_MS).unref();
+  const broker = createPrimaryBroker(config, logger);
 
   const metrics = new MetricsService(logger.child({ module: "metrics" }));
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
@@ -46,8 +34,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     watchdog.watch(worker, index);
     pm2Metrics.attach(worker, index);
     router.attach(worker);
-    const detach = hub?.attach(processTransport(worker));
-    worker.once("exit", () => detach?.());
+    broker?.attach(worker);
   });
   pool.on("died", () => metrics.workerDeaths.inc());
   pool.on("exhausted", () => {
@@ -88,7 +75,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     watchdog.stop();
     // The listener stays open while workers drain: /readyz answers 503 and new handshakes get a
     // 503 to retry elsewhere, where a closed port would only say "refused".
-    for (const worker of pool.workers) if (worker.isConnected()) worker.send({ t: "worker:drain" });
+    for (const worker of pool.workers) sendToWorker(worker, { t: "worker:drain" });
     const deadline = setTimeout(() => {
       logger.warn("workers did not stop before the deadline; killing them");
       for (const worker of pool.workers) worker.process.kill("SIGKILL");

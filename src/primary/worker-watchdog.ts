@@ -1,5 +1,5 @@
 import type { Worker } from "node:cluster";
-import { isWorkerToPrimary } from "../ipc/control.js";
+import { isWorkerToPrimary, sendToWorker } from "../ipc/control.js";
 import type { Logger } from "../ops/logger.js";
 
 /**
@@ -43,8 +43,8 @@ export class WorkerWatchdog {
         this.lastSeen.delete(worker);
         this.logger.error({ index: seen.index, workerPid: worker.process.pid, silentMs: now - seen.at }, "worker stalled; killing it");
         worker.process.kill("SIGKILL");
-      } else if (worker.isConnected()) {
-        worker.send({ t: "worker:ping" });
+      } else {
+        sendToWorker(worker, { t: "worker:ping" });
       }
     }
   }

@@ -1,6 +1,8 @@
 /**
- * The one table of error codes. Socket acks, HTTP answers and logs take their code, message and
- * HTTP status from here; nothing else spells an error code.
+ * The one table of error codes. Socket acks, HTTP answers and logs take their code, message,
+ * HTTP status and Retry-After (seconds, for the codes a caller should retry) from here; nothing
+ * else spells an error code. docs/protocol.md and docs/publishing.md document every code (a unit
+ * test checks).
  */
 export const errorTable = {
   invalid_request: { status: 400, message: "The request is malformed" },
@@ -13,14 +15,20 @@ export const errorTable = {
   payload_too_deep: { status: 400, message: "The payload nests arrays and objects deeper than limits.maxPayloadDepth" },
   too_many_channels: { status: 429, message: "This host holds limits.maxChannels channels with messages; publish to an existing channel or retry once idle ones expire" },
   too_many_subscriptions: { status: 429, message: "This socket holds limits.maxSubscriptionsPerSocket subscriptions already" },
-  rate_limited: { status: 429, message: "Rate limit exceeded; retry later" },
-  unavailable: { status: 503, message: "The message broker is unavailable; retry later" },
-  draining: { status: 503, message: "This host is shutting down; reconnect elsewhere" },
-  too_many_connections: { status: 503, message: "This host holds limits.maxConnections connections; reconnect later or elsewhere" },
+  rate_limited: { status: 429, message: "Rate limit exceeded; retry later", retryAfterSeconds: 1 },
+  unavailable: { status: 503, message: "The message broker is unavailable; retry later", retryAfterSeconds: 1 },
+  draining: { status: 503, message: "This host is shutting down; reconnect elsewhere", retryAfterSeconds: 1 },
+  too_many_connections: { status: 503, message: "This host holds limits.maxConnections connections; reconnect later or elsewhere", retryAfterSeconds: 1 },
   internal: { status: 500, message: "Internal error" },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; retryAfterSeconds?: number }>;
 
 export type ErrorCode = keyof typeof errorTable;
+
+/** The table's Retry-After for a code, in seconds; undefined for codes a retry does not help. */
+export function retryAfterOf(code: ErrorCode): number | undefined {
+  const entry = errorTable[code];
+  return "retryAfterSeconds" in entry ? entry.retryAfterSeconds : undefined;
+}
 
 /** The error shape sent to clients in acks and HTTP bodies. */
 export interface ErrorBody {
@@ -32,10 +40,10 @@ export interface ErrorBody {
 export class PusherError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  /** Seconds the caller should wait before retrying (503, 429). */
+  /** Seconds the caller should wait before retrying (503, 429): the table's, unless the cause knows better. */
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, detail?: string, retryAfter?: number) {
+  constructor(code: ErrorCode, detail?: string, retryAfter: number | undefined = retryAfterOf(code)) {
     super(detail ?? errorTable[code].message);
     this.name = "PusherError";
     this.code = code;

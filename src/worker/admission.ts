@@ -1,10 +1,10 @@
 import { ServerResponse, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ExtendedError } from "socket.io";
-import { sendError } from "../http/responses.js";
-import { errorTable, PusherError, type ErrorCode } from "../protocol/errors.js";
+import { rawErrorResponse, sendError } from "../http/responses.js";
+import { errorTable, PusherError, retryAfterOf, type ErrorCode } from "../protocol/errors.js";
 import type { PacedRate } from "../ops/rate-limit.js";
-import type { PusherServer, PusherSocket } from "./io-types.js";
+import type { PusherServer, PusherSocket } from "../protocol/socket-types.js";
 
 export interface AdmissionDeps {
   isDraining(): boolean;
@@ -16,20 +16,15 @@ export interface AdmissionDeps {
   onReject(reason: ErrorCode): void;
 }
 
-/** Seconds a refused client is told to wait; the client helper adds its own jitter. */
-const RETRY_AFTER_SECONDS = 1;
-
-/** The client sees `connect_error` with `err.data.code` from the error table and `retryAfterMs`. */
+/**
+ * The client sees `connect_error` with `err.data.code` from the error table and `retryAfterMs`
+ * (the table's Retry-After); the client helper adds its own jitter.
+ */
 function refusal(code: ErrorCode, message: string = errorTable[code].message): ExtendedError {
   const err = new Error(message) as ExtendedError;
-  err.data = { code, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
+  err.data = { code, retryAfterMs: (retryAfterOf(code) ?? 0) * 1000 };
   return err;
 }
-
-const unavailable = (code: ErrorCode): string => {
-  const body = JSON.stringify({ error: new PusherError(code).toBody() });
-  return `HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${RETRY_AFTER_SECONDS}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
-};
 
 /**
  * Turns new Engine.IO handshakes (requests without a session id, polling or websocket) away with
@@ -49,13 +44,13 @@ export function refuseHandshakes(io: PusherServer, deps: AdmissionDeps): void {
     if (code === undefined) return next();
     deps.onReject(code);
     if (res instanceof ServerResponse) {
-      sendError(res, new PusherError(code, undefined, RETRY_AFTER_SECONDS));
+      sendError(res, new PusherError(code));
     } else {
       // A websocket upgrade: engine.io hands middlewares a stand-in response; answer on the raw socket.
       // Node leaves an upgrade's socket without an error listener: a client that reset it would
       // kill the worker with ECONNRESET (test/integration/admission-reset.test.ts).
       res.socket.once("error", () => res.socket.destroy());
-      res.socket.end(unavailable(code));
+      res.socket.end(rawErrorResponse(code));
     }
   });
 }

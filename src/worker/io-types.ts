@@ -1,6 +1,3 @@
-import type { Server, Socket } from "socket.io";
-import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from "../protocol/events.js";
-
-/** The socket.io server and socket, typed with the protocol's events. */
-export type PusherServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-export type PusherSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+// channels/channel-feeds.ts still imports the socket.io types from here; it moves to
+// protocol/socket-types.ts with the exactly-once branch (that file is not edited in this one).
+export type { PusherServer, PusherSocket } from "../protocol/socket-types.js";

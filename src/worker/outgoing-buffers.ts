@@ -1,4 +1,4 @@
-import type { PusherServer, PusherSocket } from "./io-types.js";
+import type { PusherServer, PusherSocket } from "../protocol/socket-types.js";
 
 const CHECK_INTERVAL_MS = 250;
 

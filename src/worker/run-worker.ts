@@ -1,18 +1,19 @@
 import http from "node:http";
-import { createRedisIngress, createWorkerBroker } from "../broker/create-broker.js";
+import { createWorkerBroker } from "../broker/create-broker.js";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
 import { handleSubscriptions } from "../channels/subscription-handlers.js";
 import type { PusherConfig } from "../config/schema.js";
 import { consoleRoutes } from "../console/console-routes.js";
 import { createRouter } from "../http/router.js";
-import { isPrimaryToWorker } from "../ipc/control.js";
+import { isPrimaryToWorker, sendToPrimary } from "../ipc/control.js";
 import { PendingRequests } from "../ipc/pending-requests.js";
 import { healthRoutes } from "../ops/health-routes.js";
 import type { Logger } from "../ops/logger.js";
 import { PacedRate, RateLimit } from "../ops/rate-limit.js";
 import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
+import { createRedisIngress } from "../publish/create-ingress.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
 import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
@@ -60,11 +61,11 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     "/v1/batch": { POST: publishApi.batch },
     ...consoleRoutes(config.console, process.env.NODE_ENV),
     ...healthRoutes({
-      broker,
+      probe: (timeoutMs) => broker.probe(timeoutMs),
       isDraining: () => draining,
       probeTimeoutMs: READINESS_PROBE_MS,
       collectMetrics: async () =>
-        (await metricRequests.start((id) => process.send?.({ t: "metrics:collect", id }), METRICS_TIMEOUT_MS, "the primary's metrics")) as string,
+        (await metricRequests.start((id) => sendToPrimary({ t: "metrics:collect", id }), METRICS_TIMEOUT_MS, "the primary's metrics")) as string,
     }),
   }, logger.child({ module: "http" }));
   // The router must be in place before socket.io attaches: it wraps the existing request listeners.
@@ -72,7 +73,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   enforceTimeouts(httpServer, config.server);
   const io = createSocketServer(httpServer, config);
   limitKeepAlive(httpServer, io.path());
-  acceptHandedConnections(httpServer, (message) => process.connected && process.send?.(message));
+  acceptHandedConnections(httpServer, sendToPrimary);
 
   const feeds = new ChannelFeeds(io, (message, reached) => {
     metrics.deliveries.inc(reached);
@@ -108,7 +109,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   io.on("connection", (socket) => handleSubscriptions(socket, subscriptionDeps));
   reportStats(
     () => io.engine.clientsCount,
-    (stats) => process.send?.({ t: "worker:stats", stats }),
+    (stats) => sendToPrimary({ t: "worker:stats", stats }),
   );
 
   const shutdown = async (why: string): Promise<void> => {
@@ -131,7 +132,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
         metricRequests.settle(message.id, message.text);
         return;
       case "worker:ping":
-        process.send?.({ t: "worker:pong" });
+        sendToPrimary({ t: "worker:pong" });
         return;
       case "worker:drain":
         void shutdown("primary asked");
@@ -149,6 +150,6 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   // Connections handed over before this resolves are already held: their requests wait for the broker.
   void broker.start().then(() => {
     ingress?.start();
-    process.send?.({ t: "worker:ready" });
+    sendToPrimary({ t: "worker:ready" });
   });
 }

@@ -1,5 +1,5 @@
-import type { WorkerToPrimary } from "../ipc/control.js";
-import type { PusherServer } from "./io-types.js";
+import { sendToPrimary, type WorkerToPrimary } from "../ipc/control.js";
+import type { PusherServer } from "../protocol/socket-types.js";
 
 /**
  * Tells the primary which Engine.IO sessions live in this worker, so it routes every later request
@@ -15,7 +15,7 @@ import type { PusherServer } from "./io-types.js";
 export function bindSessions(io: PusherServer): void {
   const engine = io.engine;
   const send = (message: WorkerToPrimary, written: () => void): void => {
-    if (!process.send?.(message, undefined, undefined, () => written())) written();
+    if (!sendToPrimary(message, () => written())) written();
   };
   const generateId = engine.generateId.bind(engine);
   engine.generateId = async (req) => {

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/cluster-adapter";
 import { Server } from "socket.io";
 import type { PusherConfig } from "../config/schema.js";
-import type { PusherServer } from "./io-types.js";
+import type { PusherServer } from "../protocol/socket-types.js";
 import { bindSessions } from "./session-binding.js";
 
 /**
@@ -12,7 +12,7 @@ import { bindSessions } from "./session-binding.js";
  */
 export function createSocketServer(httpServer: HttpServer, config: PusherConfig): PusherServer {
   const io: PusherServer = new Server(httpServer, {
-    transports: config.server.transports as ("polling" | "websocket")[],
+    transports: config.server.transports,
     pingInterval: config.server.pingIntervalMs,
     pingTimeout: config.server.pingTimeoutMs,
     maxHttpBufferSize: config.limits.maxClientFrameBytes,

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { ROOT } from "./root.js";
 
-/** The repository root, and the `pusher` command as installed (bin/pusher.js runs dist/). */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export { ROOT };
+/** The `pusher` command as installed (bin/pusher.js runs dist/). */
 export const BIN = path.join(ROOT, "bin/pusher.js");
 
 export interface CliRun {

@@ -2,6 +2,7 @@ import type { TestContext } from "node:test";
 import { io, type Socket, type ManagerOptions, type SocketOptions } from "socket.io-client";
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from "../../src/protocol/events.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
+import { MessageCollector } from "./message-collector.js";
 import { DEV_API_KEY } from "./pusher.js";
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -44,31 +45,11 @@ export function publish(url: string, body: unknown, key?: string | null): Promis
   return postJson(url, "/v1/publish", body, key);
 }
 
-export interface MessageLog {
-  messages: Message[];
-  /** Resolves once at least `count` messages have arrived. */
-  waitFor(count: number, timeoutMs?: number): Promise<Message[]>;
-}
-
 /** Records a socket's messages (optionally of one channel) and lets a test await a count. */
-export function messageLog(socket: TestSocket, channel?: string): MessageLog {
-  const messages: Message[] = [];
-  const waiters: { count: number; resolve: () => void }[] = [];
+export function messageLog(socket: TestSocket, channel?: string): MessageCollector {
+  const log = new MessageCollector();
   socket.on("message", (m) => {
-    if (channel !== undefined && m.channel !== channel) return;
-    messages.push(m);
-    for (const w of [...waiters]) if (messages.length >= w.count) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+    if (channel === undefined || m.channel === channel) log.add(m);
   });
-  return {
-    messages,
-    async waitFor(count, timeoutMs = 10_000) {
-      if (messages.length < count) {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`got ${messages.length} of ${count} messages`)), timeoutMs);
-          waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
-        });
-      }
-      return messages;
-    },
-  };
+  return log;
 }

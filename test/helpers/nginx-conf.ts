@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { ROOT } from "./root.js";
 
 /**
  * The shipped nginx files as directive trees, so tests check and run the very directives operators
  * install instead of a copy that could drift from them.
  */
 
-const NGINX_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../nginx");
+const NGINX_DIR = path.join(ROOT, "nginx");
 export const SHIPPED_CONF = path.join(NGINX_DIR, "pusher.conf");
 export const SHIPPED_SNIPPET = path.join(NGINX_DIR, "pusher-proxy.conf");
 

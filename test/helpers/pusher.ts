@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import type { TestContext } from "node:test";
-import { fileURLToPath } from "node:url";
+import { ROOT } from "./root.js";
 import { killAtExit, killGroup } from "./scratch.js";
 
+export { DEV_API_KEY } from "../../src/config/schema.js";
+
 /** The compiled entry point: tests run against the same build `npm start` runs. */
-export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src/main.js");
-export const DEV_API_KEY = "dev-api-key-change-me";
+export const MAIN = path.join(ROOT, "dist/src/main.js");
 
 export interface LogLine {
   msg?: string;

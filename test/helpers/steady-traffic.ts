@@ -3,6 +3,7 @@ import type { TestContext } from "node:test";
 import { PusherClient, type PusherClientOptions, type ResyncEvent, type SubscribeOk, type Subscription } from "../../src/client/index.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { DEV_API_KEY } from "./pusher.js";
+import { MessageCollector } from "./message-collector.js";
 import { withTimeout } from "./with-timeout.js";
 
 export interface Ack {
@@ -95,11 +96,11 @@ export class SteadyPublisher {
 
 /** A subscriber through the client helper (resubscribes with `since` after any reconnect) that records what it gets. */
 export class ChannelRecorder {
-  readonly messages: Message[] = [];
+  readonly received = new MessageCollector();
+  readonly messages: Message[] = this.received.messages;
   readonly resyncs: ResyncEvent[] = [];
   readonly client: PusherClient;
   readonly subscription: Subscription;
-  private readonly waiters = new Set<{ done: () => boolean; resolve: () => void }>();
 
   /** `transports` defaults to websocket only; the client helper's own default is polling, then websocket. */
   constructor(t: TestContext, url: string, channel: string, transports: PusherClientOptions["transports"] = ["websocket"]) {
@@ -109,13 +110,7 @@ export class ChannelRecorder {
       socketOptions: { reconnectionDelay: 100, reconnectionDelayMax: 500 },
     });
     t.after(() => this.client.close());
-    this.subscription = this.client.subscribe(channel, (message) => {
-      this.messages.push(message);
-      for (const waiter of this.waiters) if (waiter.done()) {
-        this.waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }, { onResync: (event) => this.resyncs.push(event) });
+    this.subscription = this.client.subscribe(channel, this.received.add, { onResync: (event) => this.resyncs.push(event) });
   }
 
   /** Resolves with the subscription's first acknowledgement. */
@@ -131,14 +126,13 @@ export class ChannelRecorder {
    * Resolves once every sequence number in `seqs` has arrived, or, after a resync (history lost
    * in a failover), once the last of them has.
    */
-  waitForAll(seqs: number[], timeoutMs = 20_000): Promise<void> {
+  async waitForAll(seqs: number[], timeoutMs = 20_000): Promise<void> {
     const done = (): boolean => {
       const have = new Set(this.seqs());
       return this.resyncs.length > 0 ? have.has(Math.max(...seqs)) : seqs.every((s) => have.has(s));
     };
-    if (done()) return Promise.resolve();
     const missing = (): string => String(seqs.filter((s) => !new Set(this.seqs()).has(s)).slice(0, 20));
-    return withTimeout(new Promise<void>((resolve) => this.waiters.add({ done, resolve })), timeoutMs, `every acknowledged message (missing ${missing()})`);
+    await this.received.until(done, timeoutMs, () => `every acknowledged message (missing ${missing()})`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 
-export const DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef";
+import { DEV_JWT_SECRET } from "../../src/config/schema.js";
 
 /** Signs a channel token as a backend would (HS256, `channel` or `channels` claim). */
 export function channelToken(claims: Record<string, unknown>, options: { secret?: string; expiresAt?: number } = {}): Promise<string> {

@@ -1,20 +1,17 @@
 import test, { type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { createConfig } from "../../src/config/schema.js";
 import { BIN, cleanEnv, pusher, ROOT } from "../helpers/cli.js";
-import { killGroup } from "../helpers/scratch.js";
+import { killGroup, tempDir } from "../helpers/scratch.js";
 
-function tempFile(t: TestContext, name: string, text: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "pusher-cli-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = path.join(dir, name);
-  writeFileSync(file, text);
+async function tempFile(t: TestContext, name: string, text: string): Promise<string> {
+  const file = path.join(await tempDir(t, "pusher-cli-"), name);
+  await writeFile(file, text);
   return file;
 }
 
@@ -25,7 +22,7 @@ function schemaKeys(): string[] {
 }
 
 test("config check accepts a good file and redacts secrets", async (t) => {
-  const file = tempFile(t, "good.json", '// comment\n{ "server": { "port": 4100 }, "auth": { "apiKeys": ["very-secret-key-123"] } }');
+  const file = await tempFile(t, "good.json", '// comment\n{ "server": { "port": 4100 }, "auth": { "apiKeys": ["very-secret-key-123"] } }');
   const run = await pusher(["config", "check", file]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^config OK/);
@@ -36,7 +33,7 @@ test("config check accepts a good file and redacts secrets", async (t) => {
 });
 
 test("config check rejects a bad file, naming the key and the file", async (t) => {
-  const file = tempFile(t, "bad.json", '{ "server": { "port": 3000 }, "publish": { "durabilty": "replica" } }');
+  const file = await tempFile(t, "bad.json", '{ "server": { "port": 3000 }, "publish": { "durabilty": "replica" } }');
   const run = await pusher(["config", "check", file]);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /publish\.durabilty/);

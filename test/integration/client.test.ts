@@ -1,47 +1,27 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import vm from "node:vm";
 import { PusherClient, type ConnectionState, type PusherClientOptions, type ResyncEvent } from "../../src/client/index.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { nextState } from "../helpers/client-states.js";
 import { publish } from "../helpers/clients.js";
+import { MessageCollector } from "../helpers/message-collector.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";
+import { ROOT } from "../helpers/root.js";
+import { tempDir } from "../helpers/scratch.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 
 /** The client helper against real servers: delivery, recovery across crashes and restarts, polling, the bundle. */
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 function newChannel(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
-/** Collects what a subscription delivers and wakes waiters when a count is reached. */
-class Inbox {
-  readonly messages: Message[] = [];
-  readonly #waiters = new Set<{ count: number; resolve: () => void }>();
-  readonly handler = (message: Message): void => {
-    this.messages.push(message);
-    for (const waiter of this.#waiters) {
-      if (this.messages.length >= waiter.count) {
-        this.#waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
-  };
-
-  waitFor(count: number, timeoutMs = 15_000): Promise<Message[]> {
-    if (this.messages.length >= count) return Promise.resolve(this.messages);
-    const reached = new Promise<void>((resolve) => this.#waiters.add({ count, resolve }));
-    return withTimeout(reached, timeoutMs, `${count} messages (have ${this.messages.length})`).then(() => this.messages);
-  }
 }
 
 /** A connected client with fast test reconnects, closed by `t.after`; `states` records every transition. */
@@ -120,9 +100,9 @@ async function killWorkerHolding(host: PusherHost, client: PusherClient): Promis
 /** Subscribes a new channel with resync tracking and delivers three messages through it. */
 async function subscribeWithTraffic(client: PusherClient, url: string, prefix: string) {
   const channel = newChannel(prefix);
-  const inbox = new Inbox();
+  const inbox = new MessageCollector();
   const resyncs: ResyncEvent[] = [];
-  const sub = client.subscribe(channel, inbox.handler, { onResync: (e) => resyncs.push(e) });
+  const sub = client.subscribe(channel, inbox.add, { onResync: (e) => resyncs.push(e) });
   await withTimeout(sub.ready, 10_000, "subscribe ack");
   const published: StreamPosition[] = [];
   for (let i = 0; i < 3; i++) published.push(await publishOk(url, channel, { phase: "before", i }));
@@ -147,8 +127,8 @@ test("subscribe, then receive a published message with its epoch and offset", { 
   const host = await startPusher(t, { workers: 1 });
   const { client } = await openClient(t, host.url);
   const channel = newChannel("client-basic");
-  const inbox = new Inbox();
-  const sub = client.subscribe(channel, inbox.handler);
+  const inbox = new MessageCollector();
+  const sub = client.subscribe(channel, inbox.add);
   assert.equal(sub.channel, channel);
 
   const ack = await withTimeout(sub.ready, 10_000, "subscribe ack");
@@ -237,8 +217,8 @@ test("polling-only clients work across 2 workers (sticky sessions hold)", { time
   const clients = await Promise.all(
     Array.from({ length: 16 }, () => openClient(t, host.url, { transports: ["polling"] })),
   );
-  const inboxes = clients.map(() => new Inbox());
-  const subs = clients.map(({ client }, i) => client.subscribe(channel, inboxes[i]!.handler));
+  const inboxes = clients.map(() => new MessageCollector());
+  const subs = clients.map(({ client }, i) => client.subscribe(channel, inboxes[i]!.add));
   await withTimeout(Promise.all(subs.map((s) => s.ready)), 10_000, "subscribe acks");
 
   // Each message waits for the previous one to reach everyone: several long-poll cycles per client.
@@ -260,11 +240,11 @@ test("a restarted server (new epochs) tells the application through onResync", {
   const first = await startPusher(t, { workers: 1 });
   const { client } = await openClient(t, first.url);
   const channel = newChannel("client-restart");
-  const inbox = new Inbox();
+  const inbox = new MessageCollector();
   const resyncs: ResyncEvent[] = [];
   let resolveResync!: (e: ResyncEvent) => void;
   const firstResync = new Promise<ResyncEvent>((resolve) => { resolveResync = resolve; });
-  const sub = client.subscribe(channel, inbox.handler, { onResync: (e) => { resyncs.push(e); resolveResync(e); } });
+  const sub = client.subscribe(channel, inbox.add, { onResync: (e) => { resyncs.push(e); resolveResync(e); } });
   await withTimeout(sub.ready, 10_000, "subscribe ack");
   await publishOk(first.url, channel, { n: 1 });
   const before = await publishOk(first.url, channel, { n: 2 });
@@ -302,10 +282,10 @@ test("subscribing with a since of an unknown epoch calls onResync", { timeout: 6
   const { client } = await openClient(t, host.url);
   const channel = newChannel("client-unknown-epoch");
   const since = { epoch: "no-such-epoch", offset: 41 };
-  const inbox = new Inbox();
+  const inbox = new MessageCollector();
   let resolveResync!: (e: ResyncEvent) => void;
   const resynced = new Promise<ResyncEvent>((resolve) => { resolveResync = resolve; });
-  const sub = client.subscribe(channel, inbox.handler, { since, onResync: resolveResync });
+  const sub = client.subscribe(channel, inbox.add, { since, onResync: resolveResync });
 
   const ack = await withTimeout(sub.ready, 10_000, "subscribe ack");
   assert.equal(ack.ok, true);
@@ -320,8 +300,7 @@ test("subscribing with a since of an unknown epoch calls onResync", { timeout: 6
 });
 
 test("the browser bundle builds and defines the PusherClient global", { timeout: 60_000 }, async (t) => {
-  const outdir = mkdtempSync(path.join(os.tmpdir(), "pusher-client-bundle-"));
-  t.after(() => rmSync(outdir, { recursive: true, force: true }));
+  const outdir = await tempDir(t, "pusher-client-bundle-");
   await promisify(execFile)(process.execPath, [path.join(ROOT, "scripts/build-client.mjs"), "--outdir", outdir], { cwd: ROOT });
 
   const iife = path.join(outdir, "pusher-client.js");

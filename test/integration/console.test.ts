@@ -3,15 +3,14 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { Locator, Page } from "playwright-core";
 import { launchChromium } from "../helpers/chromium.js";
 import { publish } from "../helpers/clients.js";
 import { DEV_API_KEY, startPusher } from "../helpers/pusher.js";
+import { ROOT } from "../helpers/root.js";
 
 /** The /console page in headless Chromium against a real host, and when it is (not) served. */
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const SCREENSHOT = path.join(ROOT, "test-results/console.png");
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const UI_TIMEOUT_MS = 15_000;

@@ -90,6 +90,7 @@ test("limits.maxChannels bounds channel state; a publish past it is refused, exi
   assert.match(refused.error.message, /limits\.maxChannels/);
   const [partly] = log.publish([{ channels: ["a", "c"], event: "e", data: null }]).outcomes;
   assert.ok(partly && !partly.ok, "a request is refused whole, never half published");
+  assert.equal(partly.error.code, "too_many_channels");
   assert.equal(log.history("a").head.offset, 1);
   assert.equal(publish("a").offset, 2);
   clock.now += 6000;

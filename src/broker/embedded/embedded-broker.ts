@@ -14,7 +14,7 @@ export class EmbeddedBroker implements Broker {
   private readonly detach: () => void;
 
   constructor(
-    private readonly transport: IpcTransport,
+    private readonly transport: IpcTransport<BrokerRequest>,
     private readonly timeoutMs: number,
   ) {
     this.detach = transport.onMessage((message) => {
@@ -49,7 +49,7 @@ export class EmbeddedBroker implements Broker {
 
   async close(): Promise<void> {
     this.detach();
-    this.pending.rejectAll(new PusherError("unavailable", "broker closed", 1));
+    this.pending.rejectAll(new PusherError("unavailable", "broker closed"));
   }
 
   private request(body: RequestBody, timeoutMs: number): Promise<unknown> {

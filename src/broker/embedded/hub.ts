@@ -14,7 +14,7 @@ export type HubErrorObserver = (err: unknown, context: { request?: BrokerRequest
  * failure on one request or one send is answered and reported, never thrown into the IPC listener.
  */
 export class EmbeddedHub {
-  private readonly peers = new Set<IpcTransport>();
+  private readonly peers = new Set<IpcTransport<BrokerReply>>();
   private pending: Message[] = [];
   private flushScheduled = false;
 
@@ -24,7 +24,7 @@ export class EmbeddedHub {
   ) {}
 
   /** Serves one worker until the returned function detaches it. */
-  attach(peer: IpcTransport): () => void {
+  attach(peer: IpcTransport<BrokerReply>): () => void {
     this.peers.add(peer);
     const off = peer.onMessage((message) => {
       if (!isBrokerRequest(message)) return;
@@ -41,24 +41,24 @@ export class EmbeddedHub {
     };
   }
 
-  private handle(peer: IpcTransport, request: BrokerRequest): void {
+  private handle(peer: IpcTransport<BrokerReply>, request: BrokerRequest): void {
     switch (request.t) {
       case "broker:publish": {
         const { outcomes, messages } = this.log.publish(request.requests);
         this.enqueue(messages);
         const result: WireOutcome[] = outcomes.map((o) => (o.ok ? o : { ok: false, error: o.error.toBody() }));
-        peer.send({ t: "broker:reply", id: request.id, result } satisfies BrokerReply);
+        peer.send({ t: "broker:reply", id: request.id, result });
         return;
       }
       case "broker:history":
         // Queued fan-out first: the worker then holds every message up to the head it is told.
         this.flush();
-        peer.send({ t: "broker:reply", id: request.id, result: this.log.history(request.channel, request.since) } satisfies BrokerReply);
+        peer.send({ t: "broker:reply", id: request.id, result: this.log.history(request.channel, request.since) });
         return;
       case "broker:probe":
         // Behind the queued fan-out, so an answer proves the fan-out path drains.
         this.flush();
-        peer.send({ t: "broker:probe-echo", id: request.id } satisfies BrokerReply);
+        peer.send({ t: "broker:probe-echo", id: request.id });
         return;
     }
   }
@@ -81,7 +81,7 @@ export class EmbeddedHub {
     for (const peer of this.peers) this.send(peer, batch);
   }
 
-  private send(peer: IpcTransport, reply: BrokerReply): void {
+  private send(peer: IpcTransport<BrokerReply>, reply: BrokerReply): void {
     try {
       peer.send(reply);
     } catch (err) {
