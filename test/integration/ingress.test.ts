@@ -54,18 +54,26 @@ test("entries a dead worker read but never acknowledged are claimed and publishe
   const redis = await startRedis(t);
   const r = admin(t, redis);
   const channel = `claimed-${randomUUID().slice(0, 8)}`;
-  // A worker that read two entries and died: one it had published already (its id says so), one not.
-  await r.call("XGROUP", "CREATE", INGRESS, "pusher", "0", "MKSTREAM");
-  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: "already published", id: "done-before-crash" }));
-  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: "never published" }));
-  await r.xreadgroup("GROUP", "pusher", "dead-worker", "COUNT", 10, "STREAMS", INGRESS, ">");
-
   const pusher = await host(t, redis, { PUSHER_REDIS_INGRESS_CLAIM_IDLE_MS: "3000" });
   const socket = await connectSocket(t, pusher.url);
   const log = messageLog(socket, channel);
   await subscribe(socket, channel);
   const first = await publish(pusher.url, { channel, event: "e", data: "already published", id: "done-before-crash" });
   assert.equal(first.status, 200);
+
+  // A worker that read two entries and died: one it had published already (its id says so), one
+  // not. One transaction appends them, moves the group past them and makes them the dead
+  // consumer's, so the live workers never read them as new and the claim clock starts only now,
+  // however long the host took to start.
+  const top = Date.now();
+  const ids = [`${top}-0`, `${top}-1`];
+  const made = await r.multi([
+    ["xadd", INGRESS, ids[0]!, "message", JSON.stringify({ channel, event: "e", data: "already published", id: "done-before-crash" })],
+    ["xadd", INGRESS, ids[1]!, "message", JSON.stringify({ channel, event: "e", data: "never published" })],
+    ["xgroup", "SETID", INGRESS, "pusher", ids[1]!],
+    ["xclaim", INGRESS, "pusher", "dead-worker", "0", ...ids, "FORCE", "JUSTID"],
+  ]).exec();
+  assert.deepEqual(made?.map(([err]) => err), [null, null, null, null]);
 
   await allAcknowledged(r);
   const after = await publish(pusher.url, { channel, event: "e", data: "after" });
