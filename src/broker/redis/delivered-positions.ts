@@ -1,4 +1,5 @@
 import type { Message, StreamPosition } from "../../protocol/messages.js";
+import { classify } from "../../protocol/position-rule.js";
 
 interface Position extends StreamPosition {
   /** Epochs this channel left behind: a re-read after a failover can still return their entries. */
@@ -39,13 +40,14 @@ export class DeliveredPositions {
     const position = this.positions.get(message.channel);
     if (!position) return { kind: "deliver" };
     if (position.retired.includes(message.epoch)) return { kind: "duplicate" };
-    const expected = position.epoch === message.epoch ? position.offset : 0;
-    if (position.epoch === message.epoch && message.offset <= expected) {
+    // A new epoch counts from its offset 0: only its first offset is next.
+    const last = { epoch: message.epoch, offset: position.epoch === message.epoch ? position.offset : 0 };
+    const step = classify(last, message);
+    if (step === "duplicate") {
       const seen = position.recent.find((r) => r.offset === message.offset);
       return seen && seen.entryId !== "" && entryId !== "" && seen.entryId !== entryId ? { kind: "reused" } : { kind: "duplicate" };
     }
-    if (message.offset > expected + 1) return { kind: "gap", since: { epoch: message.epoch, offset: expected } };
-    return { kind: "deliver" };
+    return step === "next" ? { kind: "deliver" } : { kind: "gap", since: last };
   }
 
   /** Records a delivered message (one `judge` called deliverable, or one read from history). */

@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../../ops/logger.js";
 import { PusherError } from "../../protocol/errors.js";
 import type { Message, PublishOffsets, StreamPosition } from "../../protocol/messages.js";
+import { canRecover } from "../../protocol/position-rule.js";
 import { ClientReady } from "../../redis/client-ready.js";
 import { ConnectionLoss } from "../../redis/connection-loss.js";
 import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
@@ -157,12 +158,10 @@ export class RedisBroker implements Broker {
       Date.now() + timeoutMs,
     );
     const head = { epoch, offset: Number(offset) };
-    if (!since) return { head, messages: [], recovered: true };
-    if (since.epoch !== head.epoch || since.offset > head.offset) return { head, messages: [], recovered: false };
-    const messages = entries.map((entry) => decodeHistoryEntry(channel, epoch, entry));
+    // Expired messages are the oldest: dropping them leaves a replay that no longer starts at since + 1.
     const cutoff = Number(now) - historyTtlMs;
-    const complete = messages.length === head.offset - since.offset && (messages[0]?.offset ?? since.offset + 1) === since.offset + 1;
-    if (!complete || messages.some((m) => m.ts < cutoff)) return { head, messages: [], recovered: false };
+    const messages = entries.map((entry) => decodeHistoryEntry(channel, epoch, entry)).filter((m) => m.ts >= cutoff);
+    if (!canRecover(since, head, messages)) return { head, messages: [], recovered: false };
     return { head, messages, recovered: true };
   }
 
