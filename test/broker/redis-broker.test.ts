@@ -6,10 +6,10 @@ import pino from "pino";
 import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
 import { PusherError } from "../../src/protocol/errors.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
-import { createRedisClient, type RedisSettings } from "../../src/redis/connections.js";
+import { createRedisClient, type RedisSettings } from "../../src/redis-client/connections.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
-import { retryUntil } from "../../src/redis/retry-until.js";
-import { replicasToWaitFor } from "../../src/redis/replicas-to-wait-for.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
+import { replicasToWaitFor } from "../../src/redis-client/replicas-to-wait-for.js";
 import { brokerSuite } from "./broker-suite.js";
 
 const historySize = 10;

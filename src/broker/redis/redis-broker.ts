@@ -4,9 +4,9 @@ import type { Logger } from "../../ops/logger.js";
 import { PusherError } from "../../protocol/errors.js";
 import type { Message, PublishOffsets, StreamPosition } from "../../protocol/messages.js";
 import { canRecover } from "../../protocol/position-rule.js";
-import { ClientReady } from "../../redis/client-ready.js";
-import { ConnectionLoss } from "../../redis/connection-loss.js";
-import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
+import { ClientReady } from "../../redis-client/client-ready.js";
+import { ConnectionLoss } from "../../redis-client/connection-loss.js";
+import { onTheMaster, type MasterCheck } from "../../redis-client/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { dedupKey } from "../dedup-key.js";
 import { mintEpoch } from "../epoch.js";
@@ -15,8 +15,8 @@ import { DeliveredPositions } from "./delivered-positions.js";
 import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
 import { FanoutReader } from "./fanout-reader.js";
 import { defineScripts, type ScriptRunner } from "./scripts.js";
-import { releaseRedisClient, serverAddress } from "../../redis/connections.js";
-import { replicasToWaitFor } from "../../redis/replicas-to-wait-for.js";
+import { releaseRedisClient, serverAddress } from "../../redis-client/connections.js";
+import { replicasToWaitFor } from "../../redis-client/replicas-to-wait-for.js";
 
 export interface RedisBrokerOptions {
   /** Publishes, history reads, probes. */
