@@ -58,13 +58,6 @@ export class DeliveredPositions {
     if (recent.length > RECENT_ENTRIES_KEPT) recent.shift();
   }
 
-  /** Moves the channel to `head` unless it is already further in that epoch. */
-  raiseTo(channel: string, head: StreamPosition): void {
-    const position = this.positions.get(channel);
-    if (position && position.epoch === head.epoch && position.offset >= head.offset) return;
-    this.moveTo(channel, head);
-  }
-
   /** Puts the channel at `head`, retiring its previous epoch when that changes. */
   moveTo(channel: string, head: StreamPosition): void {
     const position = this.positions.get(channel);
