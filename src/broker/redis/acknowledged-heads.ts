@@ -20,7 +20,15 @@ export class AcknowledgedHeads {
 
   /** Puts the channel at `head` (it was given a new epoch). */
   reset(channel: string, head: StreamPosition): void {
-    this.heads.set(channel, { epoch: head.epoch, offset: head.offset, at: this.now() });
+    const known = this.heads.get(channel);
+    if (!known) {
+      this.heads.set(channel, { epoch: head.epoch, offset: head.offset, at: this.now() });
+      return;
+    }
+    // Updated in place: this runs for every channel of every acknowledged publish.
+    known.epoch = head.epoch;
+    known.offset = head.offset;
+    known.at = this.now();
   }
 
   entries(): Array<[string, StreamPosition]> {
