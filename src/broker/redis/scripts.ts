@@ -32,10 +32,12 @@ local function fresh_epoch(prefix, minted, meta_ttl)
   redis.call('SET', key, minted, 'PX', math.max(1, math.floor(tonumber(meta_ttl) / 2)))
   return minted
 end
+-- epoch_if_new: an epoch, or a function that gives one (read only when a head is created).
 local function head(prefix, channel, epoch_if_new)
   local mk = prefix .. 'c:' .. channel
   local meta = redis.call('HMGET', mk, 'e', 'o')
   if meta[1] then return mk, meta[1], tonumber(meta[2]) end
+  if type(epoch_if_new) == 'function' then epoch_if_new = epoch_if_new() end
   redis.call('HSET', mk, 'e', epoch_if_new, 'o', 0)
   redis.call('DEL', prefix .. 'h:' .. channel)
   return mk, epoch_if_new, 0
@@ -50,7 +52,8 @@ end
  */
 const PUBLISH = `${PRELUDE}
 local prefix, size, history_ttl, meta_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local fresh = fresh_epoch(prefix, ARGV[5], meta_ttl)
+-- Read only when a channel is created: most publishes go to channels that have a head.
+local function fresh() return fresh_epoch(prefix, ARGV[5], meta_ttl) end
 local fanout, fanout_len = prefix .. 'fanout', ARGV[6]
 local ts = now_ms()
 local results = {}
