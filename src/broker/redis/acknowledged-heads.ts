@@ -1,4 +1,5 @@
 import type { StreamPosition } from "../../protocol/messages.js";
+import { dropUntouched, headsOf, type ChannelRecord } from "./channel-records.js";
 
 /**
  * The head each channel was at when a publish of this worker was last acknowledged. A master that
@@ -7,7 +8,7 @@ import type { StreamPosition } from "../../protocol/messages.js";
  * vanishing. Only the last moments of writes can be lost, so entries are kept briefly.
  */
 export class AcknowledgedHeads {
-  private readonly heads = new Map<string, StreamPosition & { at: number }>();
+  private readonly heads = new Map<string, ChannelRecord>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -22,22 +23,21 @@ export class AcknowledgedHeads {
   reset(channel: string, head: StreamPosition): void {
     const known = this.heads.get(channel);
     if (!known) {
-      this.heads.set(channel, { epoch: head.epoch, offset: head.offset, at: this.now() });
+      this.heads.set(channel, { epoch: head.epoch, offset: head.offset, touchedAt: this.now() });
       return;
     }
     // Updated in place: this runs for every channel of every acknowledged publish.
     known.epoch = head.epoch;
     known.offset = head.offset;
-    known.at = this.now();
+    known.touchedAt = this.now();
   }
 
   entries(): Array<[string, StreamPosition]> {
-    return [...this.heads].map(([channel, { epoch, offset }]) => [channel, { epoch, offset }]);
+    return headsOf(this.heads);
   }
 
   /** Forgets heads acknowledged longer ago than a failover could lose. */
   sweep(maxAgeMs: number): void {
-    const cutoff = this.now() - maxAgeMs;
-    for (const [channel, head] of this.heads) if (head.at < cutoff) this.heads.delete(channel);
+    dropUntouched(this.heads, this.now() - maxAgeMs);
   }
 }

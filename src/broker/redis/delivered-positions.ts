@@ -1,12 +1,12 @@
 import type { Message, StreamPosition } from "../../protocol/messages.js";
 import { classify } from "../../protocol/position-rule.js";
+import { dropUntouched, headsOf, type ChannelRecord } from "./channel-records.js";
 
-interface Position extends StreamPosition {
+interface Position extends ChannelRecord {
   /** Epochs this channel left behind: a re-read after a failover can still return their entries. */
   retired: string[];
   /** The fan-out entry IDs of the last offsets delivered ("" for one filled from history). */
   recent: Array<{ offset: number; entryId: string }>;
-  touchedAt: number;
 }
 
 /** What to do with a message read from the fan-out. */
@@ -77,12 +77,11 @@ export class DeliveredPositions {
   }
 
   entries(): Array<[string, StreamPosition]> {
-    return [...this.positions].map(([channel, { epoch, offset }]) => [channel, { epoch, offset }]);
+    return headsOf(this.positions);
   }
 
   /** Forgets channels idle longer than any write a failover could lose or a re-read could return. */
   sweep(maxIdleMs: number): void {
-    const cutoff = this.now() - maxIdleMs;
-    for (const [channel, position] of this.positions) if (position.touchedAt < cutoff) this.positions.delete(channel);
+    dropUntouched(this.positions, this.now() - maxIdleMs);
   }
 }
