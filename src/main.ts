@@ -5,7 +5,7 @@ import type { PusherConfig } from "./config/schema.js";
 import { exitOnFatalErrors } from "./ops/fatal-errors.js";
 import { createLogger } from "./ops/logger.js";
 import { runPrimary } from "./primary/run-primary.js";
-import { checkSentinelConfig } from "./redis/sentinel-admin.js";
+import { checkSentinelConfig } from "./redis-client/sentinel-admin.js";
 import { runWorker } from "./worker/run-worker.js";
 
 /** Configuration errors exit with EX_CONFIG (78), which systemd and operators can tell from a crash. */

@@ -151,7 +151,7 @@ export function startIngressPublisher(
   redis.on("error", () => undefined);
   let stopping = false;
   // ioredis 6's failover detector can end a client that is already reconnecting, for good (pusher
-  // restarts its own, src/redis/connections.ts): a backend that keeps publishing does the same.
+  // restarts its own, src/redis-client/connections.ts): a backend that keeps publishing does the same.
   redis.on("end", () => {
     if (!stopping) setTimeout(() => redis.connect().catch(() => undefined), INGRESS_RETRY_MS);
   });

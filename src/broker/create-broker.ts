@@ -1,7 +1,7 @@
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
-import { createRedisClient } from "../redis/connections.js";
-import { newestSentinelViewCheck } from "../redis/master-check.js";
+import { createRedisClient } from "../redis-client/connections.js";
+import { newestSentinelViewCheck } from "../redis-client/master-check.js";
 import type { Broker } from "./broker.js";
 import { EmbeddedBroker } from "./embedded/embedded-broker.js";
 import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";

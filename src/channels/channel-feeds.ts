@@ -1,8 +1,9 @@
 import type { HistoryResult } from "../broker/broker.js";
 import { roomOf } from "../protocol/channels.js";
-import type { ResyncNotice } from "../protocol/events.js";
+import type { ResyncNotice, ResyncReason } from "../protocol/events.js";
 import type { Message, StreamPosition } from "../protocol/messages.js";
-import type { PusherServer, PusherSocket } from "../worker/io-types.js";
+import { classify, isBefore } from "../protocol/position-rule.js";
+import type { PusherServer, PusherSocket } from "../protocol/socket-types.js";
 
 /** A socket between its subscribe request and its place in the channel's room. */
 interface Joiner {
@@ -20,8 +21,6 @@ interface Feed {
 }
 
 export type DeliveryObserver = (message: Message, socketsReached: number) => void;
-
-const isBefore = (a: StreamPosition, b: StreamPosition): boolean => a.epoch === b.epoch && a.offset < b.offset;
 
 /**
  * Delivers the broker's fan-out to this worker's sockets, one room per channel, and splices new
@@ -93,12 +92,10 @@ export class ChannelFeeds {
   }
 
   private deliverOne(feed: Feed, message: Message): void {
-    const last = feed.position;
-    if (last && last.epoch === message.epoch && message.offset <= last.offset) return; // seen already (a re-read)
+    const step = classify(feed.position, message);
+    if (step === "duplicate") return; // a re-read
     const room = roomOf(message.channel);
-    if (last && (last.epoch !== message.epoch || message.offset !== last.offset + 1)) {
-      this.io.local.to(room).emit("resync", resyncNotice(last, message));
-    }
+    if (step !== "next") this.io.local.to(room).emit("resync", resyncNotice(step, message));
     feed.position = { epoch: message.epoch, offset: message.offset };
     this.io.local.to(room).emit("message", message);
     this.observe(message, this.io.of("/").adapter.rooms.get(room)?.size ?? 0);
@@ -113,8 +110,9 @@ export class ChannelFeeds {
     if (!head || (feed.position && isBefore(feed.position, head))) return;
     let last = head;
     for (const message of joiner.buffer) {
-      if (message.epoch === last.epoch && message.offset <= last.offset) continue;
-      if (message.epoch !== last.epoch || message.offset !== last.offset + 1) joiner.socket.emit("resync", resyncNotice(last, message));
+      const step = classify(last, message);
+      if (step === "duplicate") continue;
+      if (step !== "next") joiner.socket.emit("resync", resyncNotice(step, message));
       joiner.socket.emit("message", message);
       last = message;
     }
@@ -127,11 +125,6 @@ export class ChannelFeeds {
   }
 }
 
-function resyncNotice(last: StreamPosition, next: Message): ResyncNotice {
-  return {
-    channel: next.channel,
-    epoch: next.epoch,
-    offset: next.offset - 1,
-    reason: last.epoch !== next.epoch ? "epoch_changed" : "gap",
-  };
+function resyncNotice(reason: ResyncReason, next: Message): ResyncNotice {
+  return { channel: next.channel, epoch: next.epoch, offset: next.offset - 1, reason };
 }

@@ -1,5 +1,5 @@
-import type { SentinelReport, SentinelStatus } from "../redis/sentinel-admin.js";
-import { isHealthy, type InstanceView } from "../redis/sentinel-commands.js";
+import type { SentinelReport, SentinelStatus } from "../redis-client/sentinel-admin.js";
+import { isHealthy, type InstanceView } from "../redis-client/sentinel-commands.js";
 
 function masterLine(status: SentinelStatus): string {
   const answered = status.sentinels.filter((s) => s.reachable);

@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/load.js";
-import type { RedisSettings } from "../redis/connections.js";
-import { checkSentinelConfig, readSentinelStatus } from "../redis/sentinel-admin.js";
-import { PruneError, pruneSentinels } from "../redis/sentinel-prune.js";
+import type { RedisSettings } from "../redis-client/connections.js";
+import { checkSentinelConfig, readSentinelStatus } from "../redis-client/sentinel-admin.js";
+import { PruneError, pruneSentinels } from "../redis-client/sentinel-prune.js";
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from "./io.js";
 import { loadConfigOrReport } from "./load-config.js";
 import { statusText } from "./sentinel-status-text.js";

@@ -1,8 +1,6 @@
-import type { SubscribeAck } from "../protocol/events.js";
+import type { ResyncReason, SubscribeAck } from "../protocol/events.js";
 import type { Message, StreamPosition } from "../protocol/messages.js";
-
-/** Why the application is told it may have missed messages (the same names the server's `resync` uses). */
-export type ResyncReason = "epoch_changed" | "gap";
+import { classify } from "../protocol/position-rule.js";
 
 /** A break in a channel's stream, found by the tracker: the position it jumped from and why. */
 export interface PositionJump {
@@ -51,19 +49,13 @@ export class ChannelPosition {
    */
   accept(message: Pick<Message, "epoch" | "offset">): MessageVerdict {
     const previous = this.#current;
-    if (previous === undefined) {
-      // Only possible if a server sends before acking; nothing to compare with, so start here.
-      this.jumpTo(message);
-      return { deliver: true };
-    }
-    if (message.epoch === previous.epoch) {
-      if (message.offset <= previous.offset) return { deliver: false };
-      this.jumpTo(message);
-      if (message.offset === previous.offset + 1) return { deliver: true };
-      return { deliver: true, jump: { reason: "gap", previous } };
-    }
-    // An epoch change the server did not announce with `resync`: history was lost somewhere.
+    const step = classify(previous, message);
+    if (step === "duplicate") return { deliver: false };
     this.jumpTo(message);
+    // With no position yet (only if a server sends before acking) there is nothing to compare with.
+    if (step === "next" || previous === undefined) return { deliver: true };
+    // An epoch change the server did not announce with `resync` before the message: history was
+    // lost somewhere the client cannot name, so it is reported as what the application sees, a gap.
     return { deliver: true, jump: { reason: "gap", previous } };
   }
 

@@ -4,7 +4,8 @@ export type { ClientEvents, ConnectionState, PusherClientOptions, StateDetail } 
 export { SubscriptionError } from "./subscription.js";
 export type { MessageHandler, ResyncEvent, SubscribeOk, SubscribeOptions, Subscription, TokenSource } from "./subscription.js";
 export { ChannelPosition } from "./channel-position.js";
-export type { MessageVerdict, PositionJump, ResyncReason } from "./channel-position.js";
+export type { MessageVerdict, PositionJump } from "./channel-position.js";
+export type { ResyncReason } from "../protocol/events.js";
 export type { ReconnectDelayOptions } from "./reconnect-delay.js";
 export type { Message, StreamPosition } from "../protocol/messages.js";
 export type { ResyncNotice, SubscribeAck } from "../protocol/events.js";

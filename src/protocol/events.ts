@@ -8,6 +8,9 @@ export type SubscribeAck =
 
 export type UnsubscribeAck = { ok: true } | { ok: false; error: ErrorBody };
 
+/** Why a subscriber's stream broke: its channel's epoch changed (history lost), or offsets were skipped. */
+export type ResyncReason = "epoch_changed" | "gap";
+
 /**
  * Sent when a subscriber can no longer be given a gap-free stream (the channel's epoch changed
  * under it): the application must resynchronise from its source of truth.
@@ -16,7 +19,7 @@ export interface ResyncNotice {
   channel: string;
   epoch: string;
   offset: number;
-  reason: "epoch_changed" | "gap";
+  reason: ResyncReason;
 }
 
 /** Sent just before the server closes a socket on purpose; the client helper reconnects after `retryAfterMs`. */

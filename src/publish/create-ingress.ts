@@ -2,7 +2,7 @@ import type { Broker } from "../broker/broker.js";
 import { retriedByCaller } from "../broker/create-broker.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
-import { createRedisClient } from "../redis/connections.js";
+import { createRedisClient } from "../redis-client/connections.js";
 import { INGRESS_BLOCK_MS, RedisIngress } from "./redis-ingress.js";
 
 /** The Redis ingress consumer, in the Redis modes only. Built here, not in broker/: it publishes through a Broker. */

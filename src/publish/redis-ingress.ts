@@ -2,11 +2,11 @@ import os from "node:os";
 import type { Redis } from "ioredis";
 import type { Broker, PublishRequest } from "../broker/broker.js";
 import type { Logger } from "../ops/logger.js";
-import { ClientReady } from "../redis/client-ready.js";
-import { ConnectionLoss } from "../redis/connection-loss.js";
+import { ClientReady } from "../redis-client/client-ready.js";
+import { ConnectionLoss } from "../redis-client/connection-loss.js";
 import { parseBoundedJson } from "../protocol/bounded-json.js";
 import { PUBLISH_ENVELOPE_DEPTH, publishRequestFrom, type PayloadLimits } from "./publish-request.js";
-import { releaseRedisClient } from "../redis/connections.js";
+import { releaseRedisClient } from "../redis-client/connections.js";
 
 export interface RedisIngressOptions {
   /** A connection of its own: XREADGROUP BLOCK holds it. */

@@ -6,10 +6,10 @@ import pino from "pino";
 import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
 import { PusherError } from "../../src/protocol/errors.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
-import { createRedisClient, type RedisSettings } from "../../src/redis/connections.js";
+import { createRedisClient, type RedisSettings } from "../../src/redis-client/connections.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
-import { retryUntil } from "../../src/redis/retry-until.js";
-import { replicasToWaitFor } from "../../src/redis/replicas-to-wait-for.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
+import { replicasToWaitFor } from "../../src/redis-client/replicas-to-wait-for.js";
 import { brokerSuite } from "./broker-suite.js";
 
 const historySize = 10;
@@ -32,6 +32,7 @@ interface FixtureOverrides {
   durability?: "leader" | "replica";
   timeoutMs?: number;
   replicaMaxLagSeconds?: number;
+  metaTtlMs?: number;
 }
 
 async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Promise<RedisBroker[]> {
@@ -50,7 +51,7 @@ async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Pr
         timeoutMs: overrides.timeoutMs ?? 2000,
         historySize,
         historyTtlMs: 60_000,
-        metaTtlMs: 60_000,
+        metaTtlMs: overrides.metaTtlMs ?? 60_000,
         dedupWindowMs: 60_000,
         fanoutMaxLength: 10_000,
         logger,
@@ -63,6 +64,48 @@ async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Pr
 brokerSuite("redis", { historySize }, async () => {
   const brokers = await redisBrokers(2);
   return { brokers, close: () => Promise.all(brokers.map((b) => b.close())).then(() => undefined) };
+});
+
+test("subscribes to fresh names leave no channel state in Redis; the first publish keeps their epoch", async () => {
+  const keyPrefix = `fresh-${randomUUID().slice(0, 8)}:`;
+  const [a, b] = await redisBrokers(2, { keyPrefix });
+  const redis = new Redis(`redis://${(await redisNode()).address}`);
+  try {
+    const heads = await Promise.all(Array.from({ length: 200 }, (_, i) => a!.history(`flood-${i}`, { epoch: "old", offset: 3 })));
+    assert.ok(heads.every((h) => h.head.offset === 0 && !h.recovered));
+    assert.equal(new Set(heads.map((h) => h.head.epoch)).size, 1, "every empty channel answers the one fresh epoch");
+    assert.deepEqual(await redis.keys(`${keyPrefix}c:*`), []);
+    assert.deepEqual(await redis.keys(`${keyPrefix}h:*`), []);
+    // A subscriber that acked {E, 0} takes offset 1 in E: no needless resync.
+    const joined = await b!.history("first", { epoch: heads[0]!.head.epoch, offset: 0 });
+    assert.deepEqual(joined, { head: heads[0]!.head, messages: [], recovered: true });
+    const [first] = await a!.publish([{ channels: ["first"], event: "e", data: 1 }]);
+    assert.ok(first?.ok);
+    assert.deepEqual(first.offsets.first, { epoch: joined.head.epoch, offset: 1 });
+  } finally {
+    redis.disconnect();
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
+test("a channel whose head expired is created again in an epoch its subscribers never saw", async () => {
+  const keyPrefix = `expire-${randomUUID().slice(0, 8)}:`;
+  const [broker] = await redisBrokers(1, { keyPrefix, metaTtlMs: 600 });
+  const redis = new Redis(`redis://${(await redisNode()).address}`);
+  try {
+    const [first] = await broker!.publish([{ channels: ["x"], event: "e", data: 1 }]);
+    assert.ok(first?.ok);
+    await retryUntil(async () => assert.equal(await redis.exists(`${keyPrefix}c:x`), 0, "the head expires"), { timeoutMs: 5000 });
+    const [again] = await broker!.publish([{ channels: ["x"], event: "e", data: 2 }]);
+    assert.ok(again?.ok);
+    assert.equal(again.offsets.x!.offset, 1);
+    assert.notEqual(again.offsets.x!.epoch, first.offsets.x!.epoch, "offset 1 again must not be in the epoch offset 1 was seen in");
+    const missed = await broker!.history("x", first.offsets.x!);
+    assert.equal(missed.recovered, false);
+  } finally {
+    redis.disconnect();
+    await broker!.close();
+  }
 });
 
 test("a worker that sees an offset skip fills it from history before anything newer", async () => {

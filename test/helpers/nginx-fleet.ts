@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { TestContext } from "node:test";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { startNginx, type NginxProxy } from "./nginx.js";
 import { connectionCount, startPusher, type PusherHost, type StartOptions } from "./pusher.js";
 import { startRedis } from "./redis-topology.js";

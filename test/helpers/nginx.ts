@@ -3,7 +3,7 @@ import { accessSync, constants } from "node:fs";
 import { chmod, copyFile, readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { findAll, findOne, loopbackUpstream, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk } from "./nginx-conf.js";
 import { freePort, killAtExit, killGroup, makeTempDir, removeTempDir } from "./scratch.js";
 

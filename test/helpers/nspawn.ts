@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { mkdir, open, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { TestContext } from "node:test";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { cleanEnv } from "./cli.js";
 import { run, shown, type Run, type RunOptions } from "./run-command.js";
 import { killAtExit, killGroup, makeTempDir, removeTempDir } from "./scratch.js";

@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { retryUntil } from "../../src/redis/retry-until.js";
-import { withAdmin } from "../../src/redis/sentinel-commands.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
+import { withAdmin } from "../../src/redis-client/sentinel-commands.js";
 import { freePort, killAtExit } from "./scratch.js";
 
 /** One redis-server (or sentinel) process this test started. */

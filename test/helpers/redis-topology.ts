@@ -1,9 +1,9 @@
 import { EventEmitter } from "node:events";
 import type { TestContext } from "node:test";
 import { Redis } from "ioredis";
-import { retryUntil } from "../../src/redis/retry-until.js";
-import { masterAddress, withAdmin } from "../../src/redis/sentinel-commands.js";
-import { viewProblems } from "../../src/redis/sentinel-view.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
+import { masterAddress, withAdmin } from "../../src/redis-client/sentinel-commands.js";
+import { viewProblems } from "../../src/redis-client/sentinel-view.js";
 import { dataNodeConf, launchNode, type RedisNode } from "./redis-process.js";
 import { makeTempDir, removeTempDir } from "./scratch.js";
 

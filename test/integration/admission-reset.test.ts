@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import test from "node:test";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { connectSocket, subscribe } from "../helpers/clients.js";
 import { startPusher } from "../helpers/pusher.js";
 

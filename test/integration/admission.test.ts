@@ -3,7 +3,7 @@ import test from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { io } from "socket.io-client";
 import { PusherClient } from "../../src/client/index.js";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { connectSocket } from "../helpers/clients.js";
 import { startPusher } from "../helpers/pusher.js";
 import { withTimeout } from "../helpers/with-timeout.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test, type TestContext } from "node:test";
 import { Redis } from "ioredis";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { connectSocket, messageLog, publish, subscribe } from "../helpers/clients.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";

@@ -4,7 +4,7 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import test from "node:test";
 import { promisify } from "node:util";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { cleanEnv, ROOT } from "../helpers/cli.js";
 import { connectSocket } from "../helpers/clients.js";
 import { freePort, killGroup, tempDir } from "../helpers/scratch.js";

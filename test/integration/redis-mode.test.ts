@@ -6,7 +6,7 @@ import type { ResyncNotice } from "../../src/protocol/events.js";
 import { connectSocket, messageLog, publish, subscribe } from "../helpers/clients.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 import { assertDeliveryGuarantee, ChannelRecorder, SteadyPublisher } from "../helpers/steady-traffic.js";
 

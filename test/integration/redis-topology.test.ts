@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { startRedis, startSentinelTopology } from "../helpers/redis-topology.js";
-import { withAdmin } from "../../src/redis/sentinel-commands.js";
+import { withAdmin } from "../../src/redis-client/sentinel-commands.js";
 
 function isRunning(pid: number): boolean {
   try {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import type { NginxProxy } from "../helpers/nginx.js";
 import { FleetTraffic, hostHoldingAll, startFleet, type Fleet } from "../helpers/nginx-fleet.js";
 import { startPusher, type PusherHost } from "../helpers/pusher.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFile } from "node:fs/promises";
 import path from "node:path";
 import test, { type TestContext } from "node:test";
-import { retryUntil } from "../../src/redis/retry-until.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import type { ReconnectNotice } from "../../src/protocol/events.js";
 import { connectSocket, subscribe, type TestSocket } from "../helpers/clients.js";
 import { debianRootfs } from "../helpers/debian-rootfs.js";

@@ -36,15 +36,6 @@ test("idle channels are forgotten", () => {
   assert.deepEqual(positions.entries().map(([channel]) => channel), ["busy"]);
 });
 
-test("raiseTo never moves a channel back inside its epoch", () => {
-  const positions = new DeliveredPositions();
-  positions.raiseTo("c", { epoch: "e", offset: 5 });
-  positions.raiseTo("c", { epoch: "e", offset: 3 });
-  assert.deepEqual(positions.entries(), [["c", { epoch: "e", offset: 5 }]]);
-  positions.raiseTo("c", { epoch: "f", offset: 1 });
-  assert.deepEqual(positions.entries(), [["c", { epoch: "f", offset: 1 }]]);
-});
-
 test("an offset delivered again by another fan-out entry is reused; by the same entry, a re-read", () => {
   const positions = new DeliveredPositions();
   positions.advance(message("e", 1), "100-0");

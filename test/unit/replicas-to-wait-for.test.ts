@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { replicasToWaitFor } from "../../src/redis/replicas-to-wait-for.js";
+import { replicasToWaitFor } from "../../src/redis-client/replicas-to-wait-for.js";
 
 const info = (...replicas: string[]): string =>
   ["# Replication", "role:master", `connected_slaves:${replicas.length}`, ...replicas.map((r, i) => `slave${i}:ip=10.0.0.${i},port=6379,${r}`), "master_repl_offset:9"].join("\r\n");

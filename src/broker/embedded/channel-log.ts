@@ -1,5 +1,6 @@
 import { PusherError } from "../../protocol/errors.js";
 import type { Message, PublishOffsets, StreamPosition } from "../../protocol/messages.js";
+import { canRecover } from "../../protocol/position-rule.js";
 import type { HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { dedupKey } from "../dedup-key.js";
 import { mintEpoch } from "../epoch.js";
@@ -80,18 +81,19 @@ export class ChannelLog {
   history(channel: string, since?: StreamPosition): HistoryResult {
     const now = this.now();
     const state = this.channel(channel, now);
-    if (!state) return { head: { epoch: this.freshEpoch, offset: 0 }, messages: [], recovered: since === undefined || (since.epoch === this.freshEpoch && since.offset === 0) };
-    const head = { epoch: state.epoch, offset: state.offset };
-    if (!since) return { head, messages: [], recovered: true };
-    if (since.epoch !== state.epoch || since.offset > state.offset) return { head, messages: [], recovered: false };
+    const head = state ? { epoch: state.epoch, offset: state.offset } : { epoch: this.freshEpoch, offset: 0 };
+    const messages = state && since?.epoch === state.epoch ? this.after(state, since.offset) : [];
+    if (!canRecover(since, head, messages)) return { head, messages: [], recovered: false };
+    return { head, messages, recovered: true };
+  }
+
+  /** The messages still held after `offset`, oldest first. */
+  private after(state: ChannelState, offset: number): Message[] {
     const oldest = state.history.at(0);
     const firstKept = oldest ? oldest.offset : state.offset + 1;
-    if (since.offset + 1 < firstKept) return { head, messages: [], recovered: false };
     const messages: Message[] = [];
-    for (let offset = since.offset + 1; offset <= state.offset; offset++) {
-      messages.push(state.history.at(offset - firstKept) as Message);
-    }
-    return { head, messages, recovered: true };
+    for (let i = Math.max(0, offset + 1 - firstKept); i < state.history.length; i++) messages.push(state.history.at(i) as Message);
+    return messages;
   }
 
   /** Drops expired history, idle channels and old publish ids; the primary calls it on a timer. */

@@ -1,11 +1,12 @@
 import type { Message, StreamPosition } from "../../protocol/messages.js";
+import { classify } from "../../protocol/position-rule.js";
+import { dropUntouched, headsOf, type ChannelRecord } from "./channel-records.js";
 
-interface Position extends StreamPosition {
+interface Position extends ChannelRecord {
   /** Epochs this channel left behind: a re-read after a failover can still return their entries. */
   retired: string[];
   /** The fan-out entry IDs of the last offsets delivered ("" for one filled from history). */
   recent: Array<{ offset: number; entryId: string }>;
-  touchedAt: number;
 }
 
 /** What to do with a message read from the fan-out. */
@@ -39,13 +40,14 @@ export class DeliveredPositions {
     const position = this.positions.get(message.channel);
     if (!position) return { kind: "deliver" };
     if (position.retired.includes(message.epoch)) return { kind: "duplicate" };
-    const expected = position.epoch === message.epoch ? position.offset : 0;
-    if (position.epoch === message.epoch && message.offset <= expected) {
+    // A new epoch counts from its offset 0: only its first offset is next.
+    const last = { epoch: message.epoch, offset: position.epoch === message.epoch ? position.offset : 0 };
+    const step = classify(last, message);
+    if (step === "duplicate") {
       const seen = position.recent.find((r) => r.offset === message.offset);
       return seen && seen.entryId !== "" && entryId !== "" && seen.entryId !== entryId ? { kind: "reused" } : { kind: "duplicate" };
     }
-    if (message.offset > expected + 1) return { kind: "gap", since: { epoch: message.epoch, offset: expected } };
-    return { kind: "deliver" };
+    return step === "next" ? { kind: "deliver" } : { kind: "gap", since: last };
   }
 
   /** Records a delivered message (one `judge` called deliverable, or one read from history). */
@@ -54,13 +56,6 @@ export class DeliveredPositions {
     const recent = this.positions.get(message.channel)!.recent;
     recent.push({ offset: message.offset, entryId });
     if (recent.length > RECENT_ENTRIES_KEPT) recent.shift();
-  }
-
-  /** Moves the channel to `head` unless it is already further in that epoch. */
-  raiseTo(channel: string, head: StreamPosition): void {
-    const position = this.positions.get(channel);
-    if (position && position.epoch === head.epoch && position.offset >= head.offset) return;
-    this.moveTo(channel, head);
   }
 
   /** Puts the channel at `head`, retiring its previous epoch when that changes. */
@@ -82,12 +77,11 @@ export class DeliveredPositions {
   }
 
   entries(): Array<[string, StreamPosition]> {
-    return [...this.positions].map(([channel, { epoch, offset }]) => [channel, { epoch, offset }]);
+    return headsOf(this.positions);
   }
 
   /** Forgets channels idle longer than any write a failover could lose or a re-read could return. */
   sweep(maxIdleMs: number): void {
-    const cutoff = this.now() - maxIdleMs;
-    for (const [channel, position] of this.positions) if (position.touchedAt < cutoff) this.positions.delete(channel);
+    dropUntouched(this.positions, this.now() - maxIdleMs);
   }
 }

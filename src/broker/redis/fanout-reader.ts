@@ -1,15 +1,15 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { ClientReady } from "../../redis/client-ready.js";
-import { ConnectionLoss } from "../../redis/connection-loss.js";
-import { onTheMaster, type MasterCheck } from "../../redis/master-check.js";
+import { ClientReady } from "../../redis-client/client-ready.js";
+import { ConnectionLoss } from "../../redis-client/connection-loss.js";
+import { onTheMaster, type MasterCheck } from "../../redis-client/master-check.js";
 import type { Logger } from "../../ops/logger.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
 import type { HistoryResult } from "../broker.js";
 import type { DeliveredPositions } from "./delivered-positions.js";
 import { decodeFanoutEntry, type StreamEntry } from "./fanout-entries.js";
 import { compareStreamIds } from "./stream-ids.js";
-import { releaseRedisClient, serverAddress } from "../../redis/connections.js";
+import { releaseRedisClient, serverAddress } from "../../redis-client/connections.js";
 
 export interface FanoutReaderOptions {
   /** A connection of its own: XREAD BLOCK holds it. */

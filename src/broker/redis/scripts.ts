@@ -10,35 +10,50 @@ import type { Redis } from "ioredis";
  *                  expiring history.ttlSeconds after the last publish.
  * - P fanout       stream every worker reads from its last ID: one entry per delivered copy.
  * - P id:<id>      the offsets a publish id got, for idempotent retries.
+ * - P fresh-epoch  the epoch every channel without a head answers and its first publish adopts,
+ *                  replaced every metaTtl/2 (docs/architecture.md, "Channel state in Redis").
  *
  * History and fan-out entries carry the message id (field i) after their other fields.
  */
 
-// Shared by the scripts: the server's clock in ms, and a channel's head created on first use.
-// A channel created again (after its head expired or was lost) takes a fresh epoch and an empty
-// history, so offsets never restart at 1 inside an epoch a subscriber already holds.
+// Shared by the scripts: the server's clock in ms, the shared fresh epoch, and a channel's head
+// created on first use. A channel created again (after its head expired or was lost) takes a new
+// epoch and an empty history, so offsets never restart at 1 inside an epoch a subscriber already holds.
+// The fresh epoch lives half a head's TTL: a head created in it expires only after it was replaced.
 const PRELUDE = `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function head(prefix, channel, fresh_epoch)
+local function fresh_epoch(prefix, minted, meta_ttl)
+  local key = prefix .. 'fresh-epoch'
+  local current = redis.call('GET', key)
+  if current then return current end
+  redis.call('SET', key, minted, 'PX', math.max(1, math.floor(tonumber(meta_ttl) / 2)))
+  return minted
+end
+-- epoch_if_new: an epoch, or a function that gives one (read only when a head is created).
+local function head(prefix, channel, epoch_if_new)
   local mk = prefix .. 'c:' .. channel
   local meta = redis.call('HMGET', mk, 'e', 'o')
   if meta[1] then return mk, meta[1], tonumber(meta[2]) end
-  redis.call('HSET', mk, 'e', fresh_epoch, 'o', 0)
+  if type(epoch_if_new) == 'function' then epoch_if_new = epoch_if_new() end
+  redis.call('HSET', mk, 'e', epoch_if_new, 'o', 0)
   redis.call('DEL', prefix .. 'h:' .. channel)
-  return mk, fresh_epoch, 0
+  return mk, epoch_if_new, 0
 end
 `;
 
 /**
- * ARGV: prefix, historySize, historyTtlMs, metaTtlMs, freshEpoch, fanoutMaxLen, requestCount, then
+ * ARGV: prefix, historySize, historyTtlMs, metaTtlMs, mintedEpoch (the fresh epoch if none is set),
+ * fanoutMaxLen, requestCount, then
  * per request: idKey ("" for none), idTtlMs, messageId, event, dataJson, channelCount, channels...
  * Returns one JSON string per request: { <channel>: [epoch, offset] } (the stored one for a repeated id).
  */
 const PUBLISH = `${PRELUDE}
-local prefix, size, history_ttl, meta_ttl, fresh = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local prefix, size, history_ttl, meta_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- Read only when a channel is created: most publishes go to channels that have a head.
+local function fresh() return fresh_epoch(prefix, ARGV[5], meta_ttl) end
 local fanout, fanout_len = prefix .. 'fanout', ARGV[6]
 local ts = now_ms()
 local results = {}
@@ -74,13 +89,18 @@ return results
 `;
 
 /**
- * ARGV: prefix, channel, freshEpoch, metaTtlMs, sinceOffset (-1 for none).
+ * ARGV: prefix, channel, mintedEpoch, metaTtlMs, sinceOffset (-1 for none).
  * Returns [epoch, offset, nowMs, entries after sinceOffset as XRANGE gives them]. Touching the
- * head keeps a channel that only has subscribers from expiring into a new epoch under them.
+ * head keeps a channel that only has subscribers from expiring into a new epoch under them. A
+ * channel without a head is not created (anyone may subscribe to any name): it answers offset 0
+ * of the fresh epoch, the one its first publish will take.
  */
 const HISTORY = `${PRELUDE}
 local prefix, channel = ARGV[1], ARGV[2]
-local mk, epoch, offset = head(prefix, channel, ARGV[3])
+local mk = prefix .. 'c:' .. channel
+local meta = redis.call('HMGET', mk, 'e', 'o')
+if not meta[1] then return { fresh_epoch(prefix, ARGV[3], ARGV[4]), 0, now_ms(), {} } end
+local epoch, offset = meta[1], tonumber(meta[2])
 redis.call('PEXPIRE', mk, ARGV[4])
 local since = tonumber(ARGV[5])
 local entries = {}
@@ -94,7 +114,7 @@ return { epoch, offset, now_ms(), entries }
  * After a master change: for each (channel, epoch, offset) a reader delivered, a head that went
  * back below it (unreplicated writes lost) gets a fresh epoch and an empty history, because new
  * messages would otherwise reuse offsets subscribers already hold. A missing head is created the
- * same way. ARGV: prefix, freshEpoch, metaTtlMs, then triples.
+ * same way, in the minted epoch rather than the shared fresh one, which the lost head may have held. ARGV: prefix, freshEpoch, metaTtlMs, then triples.
  * Returns [channel, epoch, offset, ...] for every channel whose head is not where the reader was.
  */
 const RECONCILE = `${PRELUDE}

@@ -1,0 +1,127 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "../../ops/logger.js";
+import type { Message, StreamPosition } from "../../protocol/messages.js";
+import type { CommandRetry } from "../../redis-client/command-retry.js";
+import { serverAddress } from "../../redis-client/connections.js";
+import { onTheMaster, type MasterCheck } from "../../redis-client/master-check.js";
+import { mintEpoch } from "../epoch.js";
+import type { AcknowledgedHeads } from "./acknowledged-heads.js";
+import type { DeliveredPositions } from "./delivered-positions.js";
+import type { ScriptRunner } from "./scripts.js";
+
+export interface ReconcilerOptions {
+  commands: Redis;
+  run: ScriptRunner;
+  retry: CommandRetry;
+  delivered: DeliveredPositions;
+  acknowledged: AcknowledgedHeads;
+  keyPrefix: string;
+  metaTtlMs: number;
+  timeoutMs: number;
+  logger: Logger;
+  /** Told the master's address ("host:port") at every (re)connect, for metrics. */
+  onMaster(address: string): void;
+  masterCheck?: MasterCheck;
+  /** A channel's history was lost: its subscribers resync to `head` now. */
+  onReset(channel: string, head: StreamPosition): void;
+}
+
+const RECONCILE_CHUNK = 500;
+const RECONCILE_RETRY_MS = 1000;
+
+/**
+ * Keeps lost writes from reusing offsets silently. After every (re)connect of the command
+ * connection publishing waits (the gate) until every head this worker delivered or was
+ * acknowledged at has been checked against the master (RECONCILE in scripts.ts); a head that went
+ * back starts a new epoch and its subscribers resync. A delivered offset that comes back with
+ * another message (another worker published before this one reconciled) does the same (DIVERGED).
+ */
+export class Reconciler {
+  private gate: Promise<void>;
+  private openGate: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    const { commands } = options;
+    this.gate = this.closedGate();
+    commands.on("close", () => {
+      // One closed gate per outage, however many reconnect attempts fail: every waiter holds it.
+      if (!this.closed && !this.openGate) this.gate = this.closedGate();
+    });
+    commands.on("ready", () => void this.reconcile());
+    if (commands.status === "ready") void this.reconcile();
+  }
+
+  /** Resolves while publishing is allowed: reconciled with the current master. */
+  reconciled(): Promise<void> {
+    return this.gate;
+  }
+
+  /** The fan-out handed this worker a delivered offset again, with another message. */
+  async diverged(message: Message): Promise<void> {
+    const { keyPrefix, metaTtlMs, timeoutMs, logger, run, retry } = this.options;
+    try {
+      const [epoch, offset] = await retry.run(
+        "diverged",
+        async () => (await run("pusherDiverged", [keyPrefix, message.channel, message.epoch, mintEpoch(), metaTtlMs])) as [string, number],
+        Date.now() + timeoutMs,
+      );
+      this.historyLost(message.channel, epoch, Number(offset));
+    } catch (err) {
+      logger.error({ err: (err as Error).message, channel: message.channel }, "could not start a new epoch for a channel whose history diverged");
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private closedGate(): Promise<void> {
+    return new Promise((resolve) => {
+      this.openGate = () => {
+        this.openGate = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private async reconcile(): Promise<void> {
+    const { keyPrefix, metaTtlMs, logger, onMaster, commands, masterCheck, run } = this.options;
+    try {
+      if (!(await onTheMaster(commands, masterCheck, logger))) return;
+      const master = serverAddress(commands);
+      if (master !== undefined) onMaster(master);
+      // Acknowledged heads count as much as delivered ones: a write acknowledged by the old master
+      // and lost before any reader saw it would otherwise vanish without a resync.
+      const entries = [...this.options.delivered.entries(), ...this.options.acknowledged.entries()];
+      const reset = new Set<string>();
+      for (let i = 0; i < entries.length; i += RECONCILE_CHUNK) {
+        const args: (string | number)[] = [keyPrefix, mintEpoch(), metaTtlMs];
+        for (const [channel, { epoch, offset }] of entries.slice(i, i + RECONCILE_CHUNK)) args.push(channel, epoch, offset);
+        const changed = (await run("pusherReconcile", args)) as (string | number)[];
+        for (let j = 0; j < changed.length; j += 3) {
+          const channel = String(changed[j]);
+          if (reset.has(channel)) continue;
+          reset.add(channel);
+          this.historyLost(channel, String(changed[j + 1]), Number(changed[j + 2]));
+        }
+      }
+      if (this.openGate) logger.info({ master, channels: entries.length }, "channel heads checked against the master; publishing resumes");
+      this.openGate?.();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "could not check channel heads against the master; publishing waits");
+      // A dropped connection reconciles at its next 'ready'; anything else (a busy or out-of-memory
+      // master) is tried again here, or publishing would stay closed on a live connection.
+      if (commands.status === "ready" && !this.closed) setTimeout(() => void this.reconcile(), RECONCILE_RETRY_MS).unref();
+    }
+  }
+
+  /** Subscribers learn now, and take the new epoch's messages from its first offset. */
+  private historyLost(channel: string, epoch: string, headOffset: number): void {
+    const head = { epoch, offset: 0 };
+    this.options.logger.warn({ channel, epoch, headOffset }, "channel history lost in Redis; subscribers resync to a new epoch");
+    this.options.delivered.moveTo(channel, head);
+    this.options.acknowledged.reset(channel, head);
+    this.options.onReset(channel, head);
+  }
+}
