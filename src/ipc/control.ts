@@ -20,13 +20,12 @@ export interface WorkerStats {
 
 export type PrimaryToWorker =
   | { t: "metrics:text"; id: number; text: string }
-  | { t: "worker:drain" }
   | { t: "worker:ping" }
   /** Sent with a TCP socket handle: the bytes the primary read to route it, which the worker parses first. */
   | { t: "conn:handoff"; head: Uint8Array };
 
 const WORKER_TO_PRIMARY = new Set(["worker:ready", "worker:pong", "worker:stats", "metrics:collect", "conn:closed", "session:bound", "session:released"]);
-const PRIMARY_TO_WORKER = new Set(["metrics:text", "worker:drain", "worker:ping", "conn:handoff"]);
+const PRIMARY_TO_WORKER = new Set(["metrics:text", "worker:ping", "conn:handoff"]);
 
 const typed = (m: unknown, types: Set<string>): boolean =>
   typeof m === "object" && m !== null && types.has((m as { t?: unknown }).t as string);

@@ -88,7 +88,10 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     watchdog.stop();
     // The listener stays open while workers drain: /readyz answers 503 and new handshakes get a
     // 503 to retry elsewhere, where a closed port would only say "refused".
-    for (const worker of pool.workers) if (worker.isConnected()) worker.send({ t: "worker:drain" });
+    // A signal, not an IPC message: Node queues every message to a worker behind the socket
+    // handoffs it has not yet acknowledged, and a busy host's backlog (seconds of them on a starved
+    // machine) held the drain order until the deadline had passed.
+    for (const worker of pool.workers) if (!worker.isDead()) worker.process.kill("SIGTERM");
     const deadline = setTimeout(() => {
       logger.warn("workers did not stop before the deadline; killing them");
       for (const worker of pool.workers) worker.process.kill("SIGKILL");

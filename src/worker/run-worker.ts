@@ -133,9 +133,6 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
       case "worker:ping":
         process.send?.({ t: "worker:pong" });
         return;
-      case "worker:drain":
-        void shutdown("primary asked");
-        return;
     }
   });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
