@@ -23,7 +23,6 @@ export interface WorkerStats {
 
 export type PrimaryToWorker =
   | { t: "metrics:text"; id: number; text: string }
-  | { t: "worker:drain" }
   | { t: "worker:ping" }
   /** Sent with a TCP socket handle: the bytes the primary read to route it, which the worker parses first. */
   | { t: "conn:handoff"; head: Uint8Array };
@@ -38,7 +37,7 @@ const WORKER_TO_PRIMARY: Record<WorkerToPrimary["t"], true> = {
   "session:bound": true,
   "session:released": true,
 };
-const PRIMARY_TO_WORKER: Record<PrimaryToWorker["t"], true> = { "metrics:text": true, "worker:drain": true, "worker:ping": true, "conn:handoff": true };
+const PRIMARY_TO_WORKER: Record<PrimaryToWorker["t"], true> = { "metrics:text": true, "worker:ping": true, "conn:handoff": true };
 
 const typed = (m: unknown, types: Record<string, true>): boolean =>
   typeof m === "object" && m !== null && Object.hasOwn(types, (m as { t?: unknown }).t as string);

@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter";
 import { createPrimaryBroker } from "../broker/embedded/primary-broker.js";
 import type { PusherConfig } from "../config/schema.js";
-import { sendToWorker } from "../ipc/control.js";
 import type { Logger } from "../ops/logger.js";
 import { MetricsService } from "./metrics-service.js";
 import { Pm2Metrics } from "./pm2-metrics.js";
@@ -75,7 +74,10 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     watchdog.stop();
     // The listener stays open while workers drain: /readyz answers 503 and new handshakes get a
     // 503 to retry elsewhere, where a closed port would only say "refused".
-    for (const worker of pool.workers) sendToWorker(worker, { t: "worker:drain" });
+    // A signal, not an IPC message: Node queues every message to a worker behind the socket
+    // handoffs it has not yet acknowledged, and a busy host's backlog (seconds of them on a starved
+    // machine) held the drain order until the deadline had passed.
+    for (const worker of pool.workers) if (!worker.isDead()) worker.process.kill("SIGTERM");
     const deadline = setTimeout(() => {
       logger.warn("workers did not stop before the deadline; killing them");
       for (const worker of pool.workers) worker.process.kill("SIGKILL");

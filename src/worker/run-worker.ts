@@ -134,9 +134,6 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
       case "worker:ping":
         sendToPrimary({ t: "worker:pong" });
         return;
-      case "worker:drain":
-        void shutdown("primary asked");
-        return;
     }
   });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import test from "node:test";
 import type { ReconnectNotice } from "../../src/protocol/events.js";
 import { connectSocket, subscribe } from "../helpers/clients.js";
@@ -34,4 +36,38 @@ test("SIGTERM drains: readyz 503, handshakes refused, clients told to reconnect 
   assert.ok(spread >= 500, `40 sockets at 20/s per worker are paced over about a second (spread ${spread} ms)`);
   assert.equal(await host.exited, 0);
   assert.ok(Date.now() - signalled < 10_000, "exited before shutdown.deadlineMs");
+});
+
+test("SIGTERM reaches a worker at once, even behind a backlog of socket handoffs (a starved worker), and the host exits 0", async (t) => {
+  // One worker, run in 5 ms slices every 100 ms: each handoff waits for the worker's
+  // acknowledgement, so the 600 connections below queue for many seconds in the primary, as they
+  // did on a loaded 2-core machine in the fault bench.
+  const host = await startPusher(t, { workers: 1, env: { PUSHER_SHUTDOWN_DEADLINE_MS: "4000" } });
+  const worker = host.workers.get(0);
+  assert.ok(worker !== undefined);
+  let starving = true;
+  // Ends when the worker has exited (ESRCH), or when the test ends.
+  const starve = (async () => {
+    while (starving) {
+      process.kill(worker, "SIGSTOP");
+      await sleep(95);
+      process.kill(worker, "SIGCONT");
+      await sleep(5);
+    }
+  })().catch(() => undefined);
+  t.after(async () => {
+    starving = false;
+    await starve;
+  });
+  const sockets = Array.from({ length: 600 }, () => {
+    const socket = net.connect(host.port, "127.0.0.1", () => socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    socket.on("error", () => undefined);
+    return socket;
+  });
+  t.after(() => sockets.forEach((s) => s.destroy()));
+  await sleep(500);
+
+  process.kill(host.pid, "SIGTERM");
+  assert.equal(await host.exited, 0, "the worker drained and stopped before shutdown.deadlineMs");
+  assert.ok(!host.lines.some((l) => l.msg === "workers did not stop before the deadline; killing them"));
 });
