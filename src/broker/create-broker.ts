@@ -1,11 +1,12 @@
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
+import type { RedisObserver } from "../ops/worker-metrics.js";
 import { createRedisClient } from "../redis-client/connections.js";
 import { newestSentinelViewCheck } from "../redis-client/master-check.js";
 import type { Broker } from "./broker.js";
 import { EmbeddedBroker } from "./embedded/embedded-broker.js";
 import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
-import { RedisBroker, type RedisBrokerObserver } from "./redis/redis-broker.js";
+import { RedisBroker } from "./redis/redis-broker.js";
 import { processTransport } from "./transport.js";
 
 /** ioredis options for a long-lived connection whose commands the caller retries itself. */
@@ -14,7 +15,7 @@ export function retriedByCaller(config: PusherConfig, blockMs = 0) {
 }
 
 /** The worker's broker for the configured `redis.mode`. */
-export function createWorkerBroker(config: PusherConfig, logger: Logger, observer?: RedisBrokerObserver): Broker {
+export function createWorkerBroker(config: PusherConfig, logger: Logger, observer?: RedisObserver): Broker {
   if (config.redis.mode === "none") return new EmbeddedBroker(processTransport(process), config.publish.timeoutMs);
   const redisLogger = logger.child({ module: "redis" });
   return new RedisBroker({

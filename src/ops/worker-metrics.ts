@@ -66,7 +66,7 @@ export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
 /**
  * What the Redis broker reports for operators. Declared here, where it is consumed, so ops/ does not
- * import the broker: RedisBroker's observer option has this shape.
+ * import the broker; RedisBroker takes its observer as this type.
  */
 export interface RedisObserver {
   /** The master the command connection reached ("host:port"), at every (re)connect. */

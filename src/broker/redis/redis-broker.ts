@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../../ops/logger.js";
+import type { RedisObserver } from "../../ops/worker-metrics.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
 import { canRecover } from "../../protocol/position-rule.js";
 import { CommandRetry } from "../../redis-client/command-retry.js";
@@ -27,16 +28,10 @@ export interface RedisBrokerOptions extends PublishSettings {
   /** At replica durability: replicas silent for longer are not waited for (see replicasToWaitFor). */
   replicaMaxLagSeconds: number;
   logger: Logger;
-  observer?: RedisBrokerObserver;
+  /** What operators see of the Redis path (metrics). */
+  observer?: RedisObserver;
   /** Sentinel mode: rejects a connection to a server that is no longer the master. */
   masterCheck?: MasterCheck;
-}
-
-/** What operators see of the Redis path (metrics). */
-export interface RedisBrokerObserver {
-  /** The master the command connection reached ("host:port"), at every (re)connect. */
-  master(address: string): void;
-  fanoutLag(seconds: number): void;
 }
 
 /**
