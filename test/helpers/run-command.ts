@@ -12,12 +12,13 @@ export interface RunOptions {
   /** Written to the command's stdin, which is then closed. */
   input?: string;
   timeoutMs?: number;
+  cwd?: string;
 }
 
 /** Runs a command to its end; a failure is returned, not thrown, so an assertion can show its output. */
-export function run(file: string, args: string[], { env = cleanEnv(), input, timeoutMs }: RunOptions = {}): Promise<Run> {
+export function run(file: string, args: string[], { env = cleanEnv(), input, timeoutMs, cwd }: RunOptions = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { env, maxBuffer: 16 << 20, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { cwd, env, maxBuffer: 16 << 20, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
       resolve({ code: err ? (err.code ?? err.signal ?? -1) : 0, stdout, stderr: err && !stderr ? String(err) : stderr });
     });
     child.stdin?.end(input);
