@@ -7,12 +7,15 @@ import { parseInput } from "../protocol/validate.js";
 import type { Logger } from "../ops/logger.js";
 import type { RateLimit } from "../ops/rate-limit.js";
 import type { PusherSocket } from "../protocol/socket-types.js";
+import type { ChannelOccupancy } from "../state/channel-occupancy.js";
 import type { ChannelAuthorizer } from "./channel-authorizer.js";
 import type { ChannelFeeds } from "./channel-feeds.js";
 
 export interface SubscriptionDeps {
   broker: Broker;
   feeds: ChannelFeeds;
+  /** Subscriber counts and presence members across workers and hosts. */
+  occupancy: ChannelOccupancy;
   authorizer: ChannelAuthorizer;
   /** Per-socket budget of subscribe and unsubscribe requests. */
   requestRate: RateLimit;
@@ -24,7 +27,7 @@ export interface SubscriptionDeps {
   logger: Logger;
 }
 
-type Answer<A> = (response: A) => void;
+export type Answer<A> = (response: A) => void;
 type Refusal = { ok: false; error: ErrorBody };
 
 /**
@@ -40,9 +43,9 @@ function requestArguments<A>(args: unknown[]): { payload: unknown; answer: Answe
 }
 
 /** Runs `handle` for each `event` from the socket, with its payload's depth bounded first. */
-function onRequest<A>(
+export function onRequest<A>(
   socket: PusherSocket,
-  event: "subscribe" | "unsubscribe",
+  event: "subscribe" | "unsubscribe" | "client-event",
   maxDepth: number,
   handle: (payload: unknown, answer: Answer<A | Refusal>) => Promise<void>,
 ): void {
@@ -57,7 +60,7 @@ function onRequest<A>(
   });
 }
 
-function handshakeToken(socket: PusherSocket): string | undefined {
+export function handshakeToken(socket: PusherSocket): string | undefined {
   const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
   return typeof token === "string" && token !== "" ? token : undefined;
 }
@@ -65,10 +68,16 @@ function handshakeToken(socket: PusherSocket): string | undefined {
 /** Installs `subscribe` and `unsubscribe` on a new socket (DESIGN §3). */
 export function handleSubscriptions(socket: PusherSocket, deps: SubscriptionDeps): void {
   socket.data.channels = new Set();
+  socket.data.users = new Set();
+  // The user POST /v1/users/:id/disconnect finds this connection by, besides its presence users.
+  void deps.authorizer.connectionUser(handshakeToken(socket)).then((user) => {
+    if (user !== undefined) socket.data.users.add(user);
+  });
   onRequest<SubscribeAck>(socket, "subscribe", deps.maxPayloadDepth, (raw, answer) => subscribe(socket, raw, answer, deps));
   onRequest<UnsubscribeAck>(socket, "unsubscribe", deps.maxPayloadDepth, (raw, answer) => unsubscribe(socket, raw, answer, deps));
   socket.on("disconnect", () => {
     deps.feeds.forgetSocket(socket, socket.data.channels);
+    for (const channel of socket.data.channels) deps.occupancy.leave(socket, channel);
     socket.data.channels.clear();
   });
 }
@@ -81,15 +90,15 @@ async function subscribe(socket: PusherSocket, raw: unknown, answer: Answer<Subs
     const request = parseInput(subscribeRequestSchema, raw);
     const { channel } = request;
     if (channels.has(channel)) {
-      const { head } = await deps.broker.history(channel);
-      answer({ ok: true, ...head });
+      const [{ head }, members] = await Promise.all([deps.broker.history(channel), deps.occupancy.membersOf(channel)]);
+      answer({ ok: true, ...head, ...(members ? { members } : {}) });
       return;
     }
     const checkRoom = (): void => {
       if (channels.size >= deps.maxSubscriptionsPerSocket) throw new PusherError("too_many_subscriptions");
     };
     checkRoom();
-    await deps.authorizer.authorize(channel, request.token ?? handshakeToken(socket));
+    const grant = await deps.authorizer.authorize(channel, request.token ?? handshakeToken(socket));
     if (!socket.connected) return;
     // Again: concurrent subscribes all passed the first check while their tokens were verified.
     checkRoom();
@@ -97,13 +106,17 @@ async function subscribe(socket: PusherSocket, raw: unknown, answer: Answer<Subs
     channels.add(channel);
     reserved = channel;
     deps.feeds.beginJoin(socket, channel);
-    const history = await deps.broker.history(channel, request.since);
+    const [members, history] = await Promise.all([deps.occupancy.join(socket, channel, grant.user), deps.broker.history(channel, request.since)]);
     reserved = undefined;
     if (request.since) deps.onRecovery(history.recovered);
-    answer({ ok: true, ...history.head, ...(request.since ? { recovered: history.recovered } : {}) });
+    answer({ ok: true, ...history.head, ...(request.since ? { recovered: history.recovered } : {}), ...(members ? { members } : {}) });
+    deps.occupancy.admit(socket, channel);
     deps.feeds.completeJoin(socket, channel, history);
   } catch (err) {
-    if (reserved !== undefined && channels.delete(reserved)) deps.feeds.leave(socket, reserved);
+    if (reserved !== undefined && channels.delete(reserved)) {
+      deps.feeds.leave(socket, reserved);
+      deps.occupancy.leave(socket, reserved);
+    }
     if (!(err instanceof PusherError)) deps.logger.error({ err, socket: socket.id }, "subscribe failed");
     answer({ ok: false, error: toErrorBody(err) });
   }
@@ -113,7 +126,10 @@ async function unsubscribe(socket: PusherSocket, raw: unknown, answer: Answer<Un
   try {
     await deps.requestRate.take(socket.id);
     const { channel } = parseInput(unsubscribeRequestSchema, raw);
-    if (socket.data.channels.delete(channel)) deps.feeds.leave(socket, channel);
+    if (socket.data.channels.delete(channel)) {
+      deps.feeds.leave(socket, channel);
+      deps.occupancy.leave(socket, channel);
+    }
     answer({ ok: true });
   } catch (err) {
     if (!(err instanceof PusherError)) deps.logger.error({ err, socket: socket.id }, "unsubscribe failed");

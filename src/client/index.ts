@@ -9,3 +9,7 @@ export type { ResyncReason } from "../protocol/events.js";
 export type { ReconnectDelayOptions } from "./reconnect-delay.js";
 export type { Message, StreamPosition } from "../protocol/messages.js";
 export type { ResyncNotice, SubscribeAck } from "../protocol/events.js";
+export { MemberList } from "./member-list.js";
+export type { MemberChanges } from "./member-list.js";
+export type { ClientEvent, Member, MemberEvent } from "../protocol/presence.js";
+export type { ClientEventAck } from "../protocol/events.js";

@@ -1,7 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { isValidChannel } from "../protocol/channels.js";
 import type { ErrorCode } from "../protocol/errors.js";
-import type { ClientToServerEvents, ReconnectNotice, ServerToClientEvents } from "../protocol/events.js";
+import type { ClientEventAck, ClientToServerEvents, ReconnectNotice, ServerToClientEvents } from "../protocol/events.js";
 import type { Message } from "../protocol/messages.js";
 import { TypedEmitter } from "./emitter.js";
 import { defaultReconnectDelay, reconnectDelayMs, type ReconnectDelayOptions } from "./reconnect-delay.js";
@@ -90,6 +90,7 @@ export class PusherClient extends TypedEmitter<ClientEvents> {
       reportError: (error) => this.#reportError(error),
       reportResync: (event) => this.emit("resync", event),
       release: (subscription) => this.#release(subscription),
+      sendClientEvent: (channel, event, data) => this.#sendClientEvent(channel, event, data),
     };
     const socketOptions: Partial<ManagerOptions & SocketOptions> = {
       // Each client owns its connection, so close() cannot cut another client's link.
@@ -105,6 +106,9 @@ export class PusherClient extends TypedEmitter<ClientEvents> {
     this.#socket.on("reconnect_advice", (notice) => { this.#advice = notice; });
     this.#socket.on("message", (message) => this.#onMessage(message));
     this.#socket.on("resync", (notice) => this.#subscriptions.get(notice.channel)?.handleResync(notice));
+    this.#socket.on("member_added", ({ channel, member }) => this.#subscriptions.get(channel)?.handleMemberAdded(member));
+    this.#socket.on("member_removed", ({ channel, member }) => this.#subscriptions.get(channel)?.handleMemberRemoved(member));
+    this.#socket.on("client_event", (event) => this.#subscriptions.get(event.channel)?.handleClientEvent(event));
     if (socketOptions.autoConnect === false) this.#state = "closed";
   }
 
@@ -256,6 +260,11 @@ export class PusherClient extends TypedEmitter<ClientEvents> {
     if (this.#subscriptions.get(subscription.channel) !== subscription) return;
     this.#subscriptions.delete(subscription.channel);
     if (this.#socket.connected) this.#socket.emit("unsubscribe", { channel: subscription.channel }, () => undefined);
+  }
+
+  async #sendClientEvent(channel: string, event: string, data: unknown): Promise<ClientEventAck> {
+    if (!this.#socket.connected) return { ok: false, error: { code: "unavailable", message: "not connected" } };
+    return this.#socket.timeout(this.#ackTimeoutMs).emitWithAck("client-event", { channel, event, data });
   }
 
   #setState(state: ConnectionState, detail: StateDetail): void {

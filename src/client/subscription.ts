@@ -1,7 +1,9 @@
 import type { ErrorBody } from "../protocol/errors.js";
-import type { ResyncNotice, SubscribeAck } from "../protocol/events.js";
+import type { ClientEventAck, ResyncNotice, SubscribeAck } from "../protocol/events.js";
 import type { Message, StreamPosition, SubscribeRequest } from "../protocol/messages.js";
+import type { ClientEvent, Member } from "../protocol/presence.js";
 import { ChannelPosition, type PositionJump } from "./channel-position.js";
+import { MemberList } from "./member-list.js";
 import { RecentIds } from "./recent-ids.js";
 
 /** Enough for the messages a failover can write twice: the last moments before the master died. */
@@ -43,6 +45,12 @@ export interface SubscribeOptions {
   onResync?(event: ResyncEvent): void;
   /** Called when the server refuses the subscription (retried for transient codes, final for others). */
   onError?(error: SubscriptionError): void;
+  /** Presence channels: a user joined (first connection anywhere); also for joins missed while disconnected. */
+  onMemberAdded?(member: Member): void;
+  /** Presence channels: a user left (last connection gone); also for leaves missed while disconnected. */
+  onMemberRemoved?(member: Member): void;
+  /** Private and presence channels: another subscriber's `client-*` event. */
+  onClientEvent?(event: ClientEvent): void;
 }
 
 /** A refusal from the server (`ok: false` ack), or a client-side failure such as a token fetch. */
@@ -68,6 +76,13 @@ export interface Subscription {
   readonly position: StreamPosition | undefined;
   /** Resolves with the first successful ack; rejects if the server refuses the subscription for good. */
   readonly ready: Promise<SubscribeOk>;
+  /** Presence channels: the members now (from the last ack, kept current by member events). */
+  readonly members: ReadonlyMap<string, Member>;
+  /**
+   * Sends a client event (name starting `client-`) to the channel's other subscribers; resolves
+   * with the server's answer. Only on private and presence channels, once subscribed.
+   */
+  trigger(event: string, data?: unknown): Promise<ClientEventAck>;
   /** Stops delivery at once and tells the server. */
   unsubscribe(): void;
 }
@@ -80,6 +95,8 @@ export interface SubscriptionHost {
   reportResync(event: ResyncEvent): void;
   /** Removes the subscription from the client and tells the server. */
   release(subscription: ChannelSubscription): void;
+  /** Sends a client event on the current connection. */
+  sendClientEvent(channel: string, event: string, data: unknown): Promise<ClientEventAck>;
 }
 
 /**
@@ -95,6 +112,7 @@ export class ChannelSubscription implements Subscription {
   readonly #host: SubscriptionHost;
   readonly #position: ChannelPosition;
   readonly #recentIds: RecentIds;
+  readonly #members = new MemberList();
   #attempt = 0;
   #closed = false;
   #settled = false;
@@ -123,6 +141,14 @@ export class ChannelSubscription implements Subscription {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get members(): ReadonlyMap<string, Member> {
+    return this.#members.members;
+  }
+
+  trigger(event: string, data?: unknown): Promise<ClientEventAck> {
+    return this.#host.sendClientEvent(this.channel, event, data ?? null);
   }
 
   unsubscribe(): void {
@@ -159,11 +185,32 @@ export class ChannelSubscription implements Subscription {
   /** Applies a successful ack for a request that carried `since`. */
   handleAck(ack: SubscribeOk, since: StreamPosition | undefined): void {
     const jump = this.#position.applyAck(ack, since);
-    if (!this.#settled) {
+    const first = !this.#settled;
+    if (ack.members) {
+      const { added, removed } = this.#members.replace(ack.members);
+      // The first list is the starting point (read `members`); later ones tell what changed meanwhile.
+      if (!first) {
+        for (const member of removed) this.#call(() => this.#options.onMemberRemoved?.(member));
+        for (const member of added) this.#call(() => this.#options.onMemberAdded?.(member));
+      }
+    }
+    if (first) {
       this.#settled = true;
       this.#resolveReady(ack);
     }
     if (jump) this.#tellResync(jump, { epoch: ack.epoch, offset: ack.offset });
+  }
+
+  handleMemberAdded(member: Member): void {
+    if (!this.#closed && this.#members.add(member)) this.#call(() => this.#options.onMemberAdded?.(member));
+  }
+
+  handleMemberRemoved(member: Member): void {
+    if (!this.#closed && this.#members.remove(member)) this.#call(() => this.#options.onMemberRemoved?.(member));
+  }
+
+  handleClientEvent(event: ClientEvent): void {
+    if (!this.#closed) this.#call(() => this.#options.onClientEvent?.(event));
   }
 
   /**

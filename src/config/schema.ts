@@ -167,7 +167,25 @@ export const schema = {
       env: "PUSHER_HISTORY_META_TTL_SECONDS",
     },
   },
+  channelState: {
+    workerLeaseMs: {
+      doc: "Redis modes: each worker renews a lease this long every third of it; a worker (or host) that dies has its subscribers and presence members removed by the other workers within about 1.33 times this. Keep it above a Sentinel failover's duration, so a failover reaps nobody",
+      format: "nat",
+      default: 15000,
+      env: "PUSHER_CHANNEL_STATE_WORKER_LEASE_MS",
+    },
+    countSyncMs: {
+      doc: "Subscriber and connection counts that change no occupancy and no membership are sent to the shared state at most this often; the channel state API's counts lag by at most this (occupied, vacated and member changes are sent at once)",
+      format: "nat",
+      default: 1000,
+      env: "PUSHER_CHANNEL_STATE_COUNT_SYNC_MS",
+    },
+  },
   limits: {
+    maxPresenceMembers: { doc: "Members one presence channel may hold; a new user's subscribe beyond it is refused with presence_full (0 = no limit)", format: "nat", default: 1000, env: "PUSHER_MAX_PRESENCE_MEMBERS" },
+    maxPresenceInfoBytes: { doc: "Largest user.info in a presence token, in bytes of JSON; a larger one is refused with presence_user_required", format: "nat", default: 1024, env: "PUSHER_MAX_PRESENCE_INFO_BYTES" },
+    clientEventRatePerSecond: { doc: "client-event messages per second accepted per socket (0 = unlimited)", format: "nat", default: 10, env: "PUSHER_CLIENT_EVENT_RATE_PER_SECOND" },
+    maxClientEventBytes: { doc: "Largest client event data, in bytes of JSON", format: "nat", default: 10240, env: "PUSHER_MAX_CLIENT_EVENT_BYTES" },
     maxPayloadBytes: { doc: "Largest message data accepted, in bytes of JSON", format: "nat", default: 65536, env: "PUSHER_MAX_PAYLOAD_BYTES" },
     maxPayloadDepth: {
       doc: "Deepest nesting of arrays and objects accepted in message data and client frames; checked on the raw text before parsing, since deep documents overflow the stack of whatever recurses over them (IPC, JSON encoding)",

@@ -5,6 +5,8 @@ import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter"
 import { createPrimaryBroker } from "../broker/embedded/primary-broker.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
+import { createPrimaryChannelState } from "../state/embedded/primary-state.js";
+import type { WebhookOutbox } from "../webhooks/webhook-events.js";
 import { MetricsService } from "./metrics-service.js";
 import { Pm2Metrics } from "./pm2-metrics.js";
 import { ConnectionRouter } from "./connection-router.js";
@@ -14,14 +16,16 @@ import { WorkerWatchdog } from "./worker-watchdog.js";
 /**
  * The primary: owns the listening socket and hands each connection to a worker (ConnectionRouter),
  * keeps the workers alive, sequences channels in embedded mode, aggregates
- * metrics, and turns SIGTERM into an orderly drain under the deadline.
+ * metrics, and turns SIGTERM into an orderly drain under the deadline. In embedded mode the
+ * channel state's webhook events go to `outbox`.
  */
-export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: string): void {
+export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: string, outbox?: WebhookOutbox): void {
   // Advanced serialization carries the handed-over request bytes as a Buffer and the broker's messages as they are.
   cluster.setupPrimary({ exec: workerEntry, serialization: "advanced" });
   setupClusterAdapter();
 
   const broker = createPrimaryBroker(config, logger);
+  const channelState = createPrimaryChannelState(config, logger, outbox);
 
   const metrics = new MetricsService(logger.child({ module: "metrics" }));
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
@@ -34,6 +38,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     pm2Metrics.attach(worker, index);
     router.attach(worker);
     broker?.attach(worker);
+    channelState?.attach(worker);
   });
   pool.on("died", () => metrics.workerDeaths.inc());
   pool.on("exhausted", () => {

@@ -18,6 +18,11 @@ export const errorTable = {
   rate_limited: { status: 429, message: "Rate limit exceeded; retry later", retryAfterSeconds: 1 },
   unavailable: { status: 503, message: "The message broker is unavailable; retry later", retryAfterSeconds: 1 },
   draining: { status: 503, message: "This host is shutting down; reconnect elsewhere", retryAfterSeconds: 1 },
+  presence_full: { status: 403, message: "This presence channel holds limits.maxPresenceMembers members already" },
+  presence_user_required: { status: 403, message: "A presence channel's token must carry user: { id, info? } (info at most limits.maxPresenceInfoBytes of JSON)" },
+  client_events_not_allowed: { status: 403, message: "Client events are allowed on private-* and presence-* channels only" },
+  invalid_client_event: { status: 400, message: "A client event's name must start with client- and its data stay within limits.maxClientEventBytes" },
+  not_subscribed: { status: 403, message: "This socket is not subscribed to the channel" },
   too_many_connections: { status: 503, message: "This host holds limits.maxConnections connections; reconnect later or elsewhere", retryAfterSeconds: 1 },
   internal: { status: 500, message: "Internal error" },
 } as const satisfies Record<string, { status: number; message: string; retryAfterSeconds?: number }>;

@@ -2,8 +2,10 @@ import http from "node:http";
 import { createWorkerBroker } from "../broker/create-broker.js";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
+import { handleClientEvents } from "../channels/client-events.js";
 import { handleSubscriptions } from "../channels/subscription-handlers.js";
 import type { PusherConfig } from "../config/schema.js";
+import type { ClientEvent } from "../protocol/presence.js";
 import { consoleRoutes } from "../console/console-routes.js";
 import { createRouter } from "../http/router.js";
 import { isPrimaryToWorker, sendToPrimary } from "../ipc/control.js";
@@ -14,7 +16,10 @@ import { PacedRate, RateLimit } from "../ops/rate-limit.js";
 import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createRedisIngress } from "../publish/create-ingress.js";
+import { channelStateRoutes } from "../publish/channel-state-api.js";
 import { createPublishApi } from "../publish/publish-api.js";
+import { ChannelOccupancy } from "../state/channel-occupancy.js";
+import { createWorkerChannelState } from "../state/create-channel-state.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
 import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
 import { drainSockets } from "./drain.js";
@@ -44,11 +49,14 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   });
   const broker = createWorkerBroker(config, logger, redisObserver(metrics));
   const ingress = createRedisIngress(config, broker, logger);
+  const channelState = createWorkerChannelState(config, logger, broker);
+  const apiKeys = new ApiKeys(config.auth.apiKeys);
+  const keyRate = new RateLimit(config.limits.publishRatePerSecond);
 
   const publishApi = createPublishApi({
     broker,
-    apiKeys: new ApiKeys(config.auth.apiKeys),
-    keyRate: new RateLimit(config.limits.publishRatePerSecond),
+    apiKeys,
+    keyRate,
     limits: config.limits,
     maxBatchMessages: config.publish.maxBatchMessages,
     onPublished: (result, count, seconds) => {
@@ -59,6 +67,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   const router = createRouter({
     "/v1/publish": { POST: publishApi.publish },
     "/v1/batch": { POST: publishApi.batch },
+    ...channelStateRoutes({ broker, state: channelState, apiKeys, keyRate }),
     ...consoleRoutes(config.console, process.env.NODE_ENV),
     ...healthRoutes({
       probe: (timeoutMs) => broker.probe(timeoutMs),
@@ -96,17 +105,36 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     metrics.overloadedSockets.inc();
     logger.warn({ socket: socket.id, queued: unsent.packets, unsentBytes: unsent.bytes }, "socket cut off: it does not read its messages");
   });
+  const occupancy = new ChannelOccupancy({
+    io,
+    backend: channelState,
+    maxMembers: config.limits.maxPresenceMembers,
+    countSyncMs: config.channelState.countSyncMs,
+    logger: logger.child({ module: "channel-state" }),
+  });
   const subscriptionDeps = {
     broker,
     feeds,
-    authorizer: new ChannelAuthorizer(config.auth.jwtSecret),
+    occupancy,
+    authorizer: new ChannelAuthorizer(config.auth.jwtSecret, config.limits.maxPresenceInfoBytes),
     requestRate: new RateLimit(config.limits.subscribeRatePerSecond),
     maxSubscriptionsPerSocket: config.limits.maxSubscriptionsPerSocket,
     maxPayloadDepth: config.limits.maxPayloadDepth,
     onRecovery: (recovered: boolean) => metrics.recoveries.inc({ result: recovered ? "recovered" : "not_recovered" }),
     logger: logger.child({ module: "subscriptions" }),
   };
-  io.on("connection", (socket) => handleSubscriptions(socket, subscriptionDeps));
+  const clientEventDeps = {
+    occupancy,
+    broadcast: (event: ClientEvent, from: string) => channelState.broadcast({ t: "client_event", event, from }),
+    rate: new RateLimit(config.limits.clientEventRatePerSecond),
+    maxDataBytes: config.limits.maxClientEventBytes,
+    maxPayloadDepth: config.limits.maxPayloadDepth,
+    logger: logger.child({ module: "client-events" }),
+  };
+  io.on("connection", (socket) => {
+    handleSubscriptions(socket, subscriptionDeps);
+    handleClientEvents(socket, clientEventDeps);
+  });
   reportStats(
     () => io.engine.clientsCount,
     (stats) => sendToPrimary({ t: "worker:stats", stats }),
@@ -121,6 +149,8 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     await drainSockets(io, config.shutdown.drainRate, deadline);
     await io.close().catch(() => undefined);
     await ingress?.close();
+    occupancy.close();
+    await channelState.close();
     await broker.close();
     logger.info("worker stopped");
     process.exit(0);
@@ -145,7 +175,8 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   });
 
   // Connections handed over before this resolves are already held: their requests wait for the broker.
-  void broker.start().then(() => {
+  void broker.start().then(async () => {
+    await channelState.start();
     ingress?.start();
     sendToPrimary({ t: "worker:ready" });
   });

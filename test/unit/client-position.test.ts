@@ -92,7 +92,7 @@ test("recent ids: a repeated id is seen, and the oldest ids are forgotten past t
 test("a subscription hands a message written again in a new epoch (same id) to the application once", () => {
   const delivered: unknown[] = [];
   const resyncs: string[] = [];
-  const host = { reportError: (err: unknown) => { throw err; }, reportResync: () => undefined, release: () => undefined };
+  const host = { reportError: (err: unknown) => { throw err; }, reportResync: () => undefined, release: () => undefined, sendClientEvent: async () => ({ ok: true as const }) };
   const subscription = new ChannelSubscription("c", (m) => delivered.push(m.data), { onResync: (e) => resyncs.push(e.reason) }, host);
   subscription.handleAck({ ok: true, epoch: "e1", offset: 0 }, undefined);
   subscription.handleMessage({ channel: "c", event: "v", data: 1, epoch: "e1", offset: 1, ts: 0, id: "a" });

@@ -3,15 +3,16 @@ import type { Message } from "../../protocol/messages.js";
 /** A fan-out entry as XREAD returns it: the ID and the flat field list. */
 export type StreamEntry = [id: string, fields: string[]];
 
-export type FanoutEntry = { kind: "message"; message: Message } | { kind: "probe"; nonce: string };
+export type FanoutEntry = { kind: "message"; message: Message } | { kind: "probe"; nonce: string } | { kind: "signal"; json: string };
 
 /**
  * Decodes a fan-out entry. The publish script writes fields in a fixed order
- * (c, v, d, e, o, t, i), and the probe writes (k, nonce), so positions are enough. Entries
- * written before message ids existed end at t.
+ * (c, v, d, e, o, t, i), the probe writes (k, nonce) and channel state signals (x, JSON;
+ * src/state/), so positions are enough. Entries written before message ids existed end at t.
  */
 export function decodeFanoutEntry([, fields]: StreamEntry): FanoutEntry | undefined {
   if (fields[0] === "k") return { kind: "probe", nonce: fields[1] ?? "" };
+  if (fields[0] === "x") return { kind: "signal", json: fields[1] ?? "" };
   if (fields[0] !== "c" || fields.length < 12) return undefined;
   return {
     kind: "message",

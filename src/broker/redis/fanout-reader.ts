@@ -22,6 +22,8 @@ export interface FanoutReaderOptions {
   /** A delivered offset came back with another message: the channel's history diverged. */
   onReusedOffset(message: Message): Promise<void>;
   onProbe(nonce: string): void;
+  /** A channel state signal (member change, client event): no offset, so nothing to judge. */
+  onSignal(json: string): void;
   /** Seconds between the broker accepting the newest message of a read and its delivery here. */
   onLag(seconds: number): void;
   logger: Logger;
@@ -142,6 +144,12 @@ export class FanoutReader {
       if (!decoded) continue;
       if (decoded.kind === "probe") {
         this.options.onProbe(decoded.nonce);
+        continue;
+      }
+      if (decoded.kind === "signal") {
+        // After the messages read before it, so a client sees them in the order Redis wrote them.
+        flush();
+        this.options.onSignal(decoded.json);
         continue;
       }
       const message = decoded.message;

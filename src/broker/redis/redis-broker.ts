@@ -52,6 +52,7 @@ export class RedisBroker implements Broker {
   private readonly replicas: ReplicaWait;
   private handler: (messages: Message[]) => void = () => undefined;
   private resetHandler: (channel: string, head: StreamPosition) => void = () => undefined;
+  private signalHandler: (json: string) => void = () => undefined;
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(private readonly options: RedisBrokerOptions) {
@@ -85,6 +86,7 @@ export class RedisBroker implements Broker {
       deliver: (messages) => this.handler(messages),
       onReusedOffset: (message) => this.reconciler.diverged(message),
       onProbe: (nonce) => this.canary.seen(nonce),
+      onSignal: (json) => this.signalHandler(json),
       onLag: (seconds) => options.observer?.fanoutLag(seconds),
       logger: logger.child({ module: "fanout" }),
     });
@@ -147,6 +149,11 @@ export class RedisBroker implements Broker {
 
   onReset(handler: (channel: string, head: StreamPosition) => void): void {
     this.resetHandler = handler;
+  }
+
+  /** Sets the consumer of channel state signals that ride the fan-out (src/state/redis/). */
+  onSignals(handler: (json: string) => void): void {
+    this.signalHandler = handler;
   }
 
   /** A canary along the whole publish → fan-out path, for /readyz. */
