@@ -54,6 +54,7 @@ test("redis: webhook events are queued once for all hosts, in the step that deci
   bob.client.close();
   await stateEventually(a.url, `/v1/channels/${room}`, (body) => body.occupied === false);
   const admin = new Redis({ host: redis.host, port: redis.port });
+  admin.on("error", () => undefined);
   t.after(() => admin.disconnect());
   const queued = (await admin.lrange("pusher:webhooks:queue", 0, -1)).map((json) => JSON.parse(json) as { name: string; channel: string; user_id?: string; time_ms: number });
   const mine = queued.filter((e) => e.channel === room);
