@@ -28,3 +28,18 @@ test("a 500 is logged with its cause; a coded error is not", async (t) => {
   assert.equal(lines[0]!.path, "/broken");
   assert.match(String((lines[0]!.err as { stack?: string }).stack), /TypeError: cannot read x of undefined/);
 });
+
+test("a /* route takes the paths under it; exact routes win", async (t) => {
+  const router = createRouter({
+    "/v1/channels": { GET: (_req, res) => { res.end("list"); } },
+    "/v1/channels/*": { GET: (req, res) => { res.end(`one ${req.url}`); } },
+  }, pino({ level: "silent" }));
+  const server = http.createServer(router).listen(0, "127.0.0.1");
+  t.after(() => server.close());
+  await new Promise((resolve) => server.once("listening", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  assert.equal(await (await fetch(`${url}/v1/channels`)).text(), "list");
+  assert.equal(await (await fetch(`${url}/v1/channels/a/members`)).text(), "one /v1/channels/a/members");
+  assert.equal((await fetch(`${url}/v1/channelsx`)).status, 404);
+  assert.equal((await fetch(`${url}/v1/channels/a`, { method: "POST" })).status, 405);
+});
