@@ -180,6 +180,12 @@ export const schema = {
       default: 1000,
       env: "PUSHER_CHANNEL_STATE_COUNT_SYNC_MS",
     },
+    webhookQueueMax: {
+      doc: "Redis modes: webhook events (channel_occupied, channel_vacated, member_added, member_removed) kept queued in Redis for the webhook sender; past it the oldest are dropped, so a sender that is down cannot fill Redis (0 = record none)",
+      format: "nat",
+      default: 100000,
+      env: "PUSHER_CHANNEL_STATE_WEBHOOK_QUEUE_MAX",
+    },
   },
   limits: {
     maxPresenceMembers: { doc: "Members one presence channel may hold; a new user's subscribe beyond it is refused with presence_full (0 = no limit)", format: "nat", default: 1000, env: "PUSHER_MAX_PRESENCE_MEMBERS" },

@@ -20,6 +20,7 @@ export function createWorkerChannelState(config: PusherConfig, logger: Logger, b
     client: createRedisClient(config.redis, "state", stateLogger, retriedByCaller(config)),
     keyPrefix: config.redis.keyPrefix,
     fanoutMaxLength: config.redis.fanoutMaxLength,
+    webhookQueueMax: config.channelState.webhookQueueMax,
     leaseMs: config.channelState.workerLeaseMs,
     timeoutMs: config.publish.timeoutMs,
     signals: (handler) => broker.onSignals(handler),

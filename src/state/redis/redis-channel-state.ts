@@ -14,6 +14,8 @@ export interface RedisChannelStateOptions {
   client: Redis;
   keyPrefix: string;
   fanoutMaxLength: number;
+  /** The most webhook events kept queued in Redis; 0 = webhooks off, none recorded. */
+  webhookQueueMax: number;
   /** A worker silent this long is dead: its contributions are undone (presence.leaseSeconds). */
   leaseMs: number;
   /** Queries and joins fail with `unavailable` after this long (publish.timeoutMs). */
@@ -145,7 +147,7 @@ export class RedisChannelState implements ChannelStateBackend {
   }
 
   private head(): (string | number)[] {
-    return [this.options.keyPrefix, this.workerId, this.options.fanoutMaxLength];
+    return [this.options.keyPrefix, this.workerId, this.options.fanoutMaxLength, this.options.webhookQueueMax];
   }
 
   private async tick(): Promise<void> {

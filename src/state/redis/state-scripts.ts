@@ -18,15 +18,18 @@ import type { Redis } from "ioredis";
  *                         no offset, not in history, ignored by the message path.
  */
 
-// Every script: ARGV[1] prefix, ARGV[2] worker id, ARGV[3] fan-out max length.
+// Every script: ARGV[1] prefix, ARGV[2] worker id, ARGV[3] fan-out max length, ARGV[4] the most
+// webhook events queued (0: webhooks off, record none; past it the oldest go, so an absent
+// sender cannot fill Redis).
 const PRELUDE = `
-local P, W, FLEN = ARGV[1], ARGV[2], ARGV[3]
+local P, W, FLEN, WMAX = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function record(name, channel, user)
   local e = { name = name, channel = channel, time_ms = NOW }
   if user then e.user_id = user end
-  redis.call('RPUSH', P .. 'webhooks:queue', cjson.encode(e))
+  if WMAX == 0 then return end
+  if redis.call('RPUSH', P .. 'webhooks:queue', cjson.encode(e)) > WMAX then redis.call('LTRIM', P .. 'webhooks:queue', -WMAX, -1) end
 end
 local function signal(name, channel, user, info)
   local member = '{"id":' .. cjson.encode(user)
@@ -34,42 +37,35 @@ local function signal(name, channel, user, info)
   local s = '{"t":"' .. name .. '","channel":' .. cjson.encode(channel) .. ',"member":' .. member .. '}}'
   redis.call('XADD', P .. 'fanout', 'MAXLEN', '~', FLEN, '*', 'x', s)
 end
+-- Sets a count in a hash (0 deletes the field); returns the count it replaced.
+local function set_count(key, field, n)
+  local old = tonumber(redis.call('HGET', key, field) or '0')
+  if n == old then return old end
+  if n > 0 then redis.call('HSET', key, field, n) else redis.call('HDEL', key, field) end
+  return old
+end
+-- Adds to a total kept only while positive; returns the total before and after.
+local function add_total(key, field, delta)
+  local total = redis.call('HINCRBY', key, field, delta)
+  if total <= 0 then redis.call('HDEL', key, field) end
+  return total - delta, total
+end
 local function set_subscribers(channel, n)
-  local key = P .. 'st:sw:' .. channel
-  local old = tonumber(redis.call('HGET', key, W) or '0')
+  local old = set_count(P .. 'st:sw:' .. channel, W, n)
   if n == old then return end
-  if n > 0 then
-    redis.call('HSET', key, W, n)
-    redis.call('SADD', P .. 'st:wc:' .. W, channel)
-  else
-    redis.call('HDEL', key, W)
-    redis.call('SREM', P .. 'st:wc:' .. W, channel)
-  end
-  local total = redis.call('HINCRBY', P .. 'st:occupied', channel, n - old)
-  local before = total - (n - old)
-  if total <= 0 then
-    redis.call('HDEL', P .. 'st:occupied', channel)
-    if before > 0 then record('channel_vacated', channel) end
-  elseif before <= 0 then
-    record('channel_occupied', channel)
-  end
+  if n > 0 then redis.call('SADD', P .. 'st:wc:' .. W, channel) else redis.call('SREM', P .. 'st:wc:' .. W, channel) end
+  local before, total = add_total(P .. 'st:occupied', channel, n - old)
+  if before > 0 and total <= 0 then record('channel_vacated', channel) end
+  if before <= 0 and total > 0 then record('channel_occupied', channel) end
 end
 local function set_member(channel, user, info, n)
-  local key = P .. 'st:pw:' .. W .. ':' .. channel
-  local old = tonumber(redis.call('HGET', key, user) or '0')
+  local old = set_count(P .. 'st:pw:' .. W .. ':' .. channel, user, n)
   if n == old then return end
-  if n > 0 then
-    redis.call('HSET', key, user, n)
-    redis.call('SADD', P .. 'st:wc:' .. W, channel)
-  else
-    redis.call('HDEL', key, user)
-  end
-  local pu, pm = P .. 'st:pu:' .. channel, P .. 'st:pm:' .. channel
-  local total = redis.call('HINCRBY', pu, user, n - old)
-  local before = total - (n - old)
+  if n > 0 then redis.call('SADD', P .. 'st:wc:' .. W, channel) end
+  local pm = P .. 'st:pm:' .. channel
+  local before, total = add_total(P .. 'st:pu:' .. channel, user, n - old)
   if total <= 0 then
     local held = redis.call('HGET', pm, user) or ''
-    redis.call('HDEL', pu, user)
     redis.call('HDEL', pm, user)
     if before > 0 then
       record('member_removed', channel, user)
@@ -95,45 +91,45 @@ local function apply(from)
 end
 `;
 
-/** ARGV: prefix, worker, fanoutLength, then entries (s channel count | m channel user info count). */
+/** ARGV: the four of every script, then entries (s channel count | m channel user info count). */
 const SYNC = `${PRELUDE}
-apply(4)
+apply(5)
 return 1
 `;
 
 /**
- * A presence connection joins unless the channel is full. ARGV: prefix, worker, fanoutLength,
+ * A presence connection joins unless the channel is full. ARGV: the four of every script,
  * channel, user, maxMembers (0 = no limit), then entries. Returns {0} when full, else {1, members
  * as HGETALL gives them}: the list and the join are one step, so later member signals follow it.
  */
 const JOIN = `${PRELUDE}
-local channel, user, max = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local channel, user, max = ARGV[5], ARGV[6], tonumber(ARGV[7])
 local pu = P .. 'st:pu:' .. channel
 if max > 0 and redis.call('HEXISTS', pu, user) == 0 and redis.call('HLEN', pu) >= max then return { 0 } end
-apply(7)
+apply(8)
 return { 1, redis.call('HGETALL', P .. 'st:pm:' .. channel) }
 `;
 
-/** ARGV: prefix, worker, fanoutLength, leaseMs. Renews the lease; returns 1 if it had lapsed or was lost. */
+/** ARGV: the four of every script, leaseMs. Renews the lease; returns 1 if it had lapsed or was lost. */
 const LEASE = `${PRELUDE}
 local lost = redis.call('ZSCORE', P .. 'st:workers', W) == false
-redis.call('ZADD', P .. 'st:workers', NOW + tonumber(ARGV[4]), W)
+redis.call('ZADD', P .. 'st:workers', NOW + tonumber(ARGV[5]), W)
 if lost then return 1 end
 return 0
 `;
 
 /**
- * Undoes up to ARGV[4] channels of one worker: with ARGV[5] = "self" this worker (it is stopping),
+ * Undoes up to ARGV[5] channels of one worker: with ARGV[6] = "self" this worker (it is stopping),
  * else one whose lease lapsed. Returns the worker undone and how many of its channels remain, or {}.
  */
 const REAP = `${PRELUDE}
-if ARGV[5] ~= 'self' then
+if ARGV[6] ~= 'self' then
   local dead = redis.call('ZRANGEBYSCORE', P .. 'st:workers', '-inf', NOW, 'LIMIT', 0, 1)[1]
   if not dead then return {} end
   W = dead
 end
 local wc = P .. 'st:wc:' .. W
-for _, channel in ipairs(redis.call('SRANDMEMBER', wc, tonumber(ARGV[4]))) do
+for _, channel in ipairs(redis.call('SRANDMEMBER', wc, tonumber(ARGV[5]))) do
   local pw = P .. 'st:pw:' .. W .. ':' .. channel
   local users = redis.call('HKEYS', pw)
   for _, user in ipairs(users) do set_member(channel, user, '', 0) end
@@ -148,7 +144,7 @@ return { W, left }
 
 /**
  * What this worker holds in Redis, for a re-assert to clear what it no longer has.
- * ARGV: prefix, worker, fanoutLength. Returns {channel, {users...}, ...}.
+ * ARGV: the four of every script. Returns {channel, {users...}, ...}.
  */
 const HELD = `${PRELUDE}
 local out = {}
