@@ -73,7 +73,7 @@ describe("client protocol and publish API (one host, two workers)", () => {
     const denied = await subscribe(s, "private-a");
     assert.deepEqual(denied.ok ? null : denied.error.code, "forbidden");
     assert.ok((await subscribe(s, "private-a", { token: await channelToken({ channel: "private-a" }) })).ok);
-    assert.ok((await subscribe(s, "presence-b", { token: await channelToken({ channels: ["x", "presence-b"] }) })).ok);
+    assert.ok((await subscribe(s, "presence-b", { token: await channelToken({ channels: ["x", "presence-b"], user: { id: "u" } }) })).ok);
     const wrongChannel = await subscribe(s, "private-c", { token: await channelToken({ channel: "private-other" }) });
     assert.ok(!wrongChannel.ok && wrongChannel.error.code === "forbidden" && /private-c/.test(wrongChannel.error.message), JSON.stringify(wrongChannel));
     const expired = await subscribe(s, "private-c", { token: await channelToken({ channel: "private-c" }, { expiresAt: Math.floor(Date.now() / 1000) - 60 }) });
