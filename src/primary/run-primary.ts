@@ -5,6 +5,7 @@ import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter"
 import { createPrimaryBroker } from "../broker/embedded/primary-broker.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
+import { EmbeddedWebhooks } from "../webhooks/embedded-webhooks.js";
 import { MetricsService } from "./metrics-service.js";
 import { Pm2Metrics } from "./pm2-metrics.js";
 import { ConnectionRouter } from "./connection-router.js";
@@ -21,9 +22,12 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   cluster.setupPrimary({ exec: workerEntry, serialization: "advanced" });
   setupClusterAdapter();
 
+  const metrics = new MetricsService(logger.child({ module: "metrics" }));
+  // Embedded mode: the outbox that the primary's channel state hands its webhook events to.
+  const webhooks = config.redis.mode === "none" ? new EmbeddedWebhooks(config.webhooks, metrics.registry, logger.child({ module: "webhooks" })) : undefined;
+  webhooks?.start();
   const broker = createPrimaryBroker(config, logger);
 
-  const metrics = new MetricsService(logger.child({ module: "metrics" }));
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
   const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
   const pm2Metrics = new Pm2Metrics(size);
@@ -84,11 +88,16 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
       process.exit(1);
     }, config.shutdown.deadlineMs);
     deadline.unref();
+    const stopAt = Date.now() + config.shutdown.deadlineMs;
+    let exiting = false;
     const waitForWorkers = (): void => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
+      if (exiting || Object.keys(cluster.workers ?? {}).length > 0) return;
+      exiting = true;
+      // The workers' last leaves are queued by now; what the receivers do not take in time is lost.
+      void (webhooks?.flush(stopAt - 500) ?? Promise.resolve()).finally(() => {
         logger.info("stopped");
         process.exit(0);
-      }
+      });
     };
     cluster.on("exit", waitForWorkers);
     waitForWorkers();

@@ -1,4 +1,5 @@
 import http from "node:http";
+import promClient from "prom-client";
 import { createWorkerBroker } from "../broker/create-broker.js";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
@@ -21,6 +22,7 @@ import { drainSockets } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
 import { reportStats } from "./stats-reporter.js";
 import { createSocketServer } from "./socket-server.js";
+import { startRedisWebhooks } from "../webhooks/redis-webhooks.js";
 
 const READINESS_PROBE_MS = 2000;
 const METRICS_TIMEOUT_MS = 5000;
@@ -44,6 +46,8 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   });
   const broker = createWorkerBroker(config, logger, redisObserver(metrics));
   const ingress = createRedisIngress(config, broker, logger);
+  // Redis modes: the workers send webhooks (embedded mode: the primary does).
+  const webhooks = config.redis.mode === "none" ? undefined : startRedisWebhooks(config, promClient.register, logger.child({ module: "webhooks" }));
 
   const publishApi = createPublishApi({
     broker,
@@ -121,6 +125,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     await drainSockets(io, config.shutdown.drainRate, deadline);
     await io.close().catch(() => undefined);
     await ingress?.close();
+    await webhooks?.close();
     await broker.close();
     logger.info("worker stopped");
     process.exit(0);
