@@ -236,7 +236,6 @@ export const schema = {
       format: "url-list",
       default: [] as string[],
       env: "PUSHER_WEBHOOK_URLS",
-      sensitive: true,
     },
     secret: {
       doc: "Key of the X-Pusher-Signature HMAC-SHA256 over each webhook body (a development value, refused in production while webhooks.urls is set)",
@@ -246,7 +245,7 @@ export const schema = {
       sensitive: true,
     },
     batchWaitMs: { doc: "How long events gather before a post (a post goes sooner once webhooks.batchMaxEvents are waiting)", format: "nat", default: 200, env: "PUSHER_WEBHOOK_BATCH_WAIT_MS" },
-    batchMaxEvents: { doc: "Events in one post at most", format: "nat", default: 100, env: "PUSHER_WEBHOOK_BATCH_MAX_EVENTS" },
+    batchMaxEvents: { doc: "Events in one post at most (0 counts as 1)", format: "nat", default: 100, env: "PUSHER_WEBHOOK_BATCH_MAX_EVENTS" },
     requestTimeoutMs: { doc: "A post not answered with a 2xx within this long counts as failed and is retried", format: "nat", default: 5000, env: "PUSHER_WEBHOOK_REQUEST_TIMEOUT_MS" },
     retryMinMs: { doc: "Delay before the first retry of a failed post; each further retry doubles it (with jitter) up to webhooks.retryMaxMs", format: "nat", default: 500, env: "PUSHER_WEBHOOK_RETRY_MIN_MS" },
     retryMaxMs: { doc: "Longest delay between retries of a failed post; a post is retried until a 2xx", format: "nat", default: 60000, env: "PUSHER_WEBHOOK_RETRY_MAX_MS" },

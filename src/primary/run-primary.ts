@@ -10,6 +10,7 @@ import { MetricsService } from "./metrics-service.js";
 import { Pm2Metrics } from "./pm2-metrics.js";
 import { ConnectionRouter } from "./connection-router.js";
 import { WorkerPool } from "./worker-pool.js";
+import { WorkerSeries } from "./worker-series.js";
 import { WorkerWatchdog } from "./worker-watchdog.js";
 
 /**
@@ -31,11 +32,13 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
   const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
   const pm2Metrics = new Pm2Metrics(size);
+  const series = new WorkerSeries(size);
   const router = new ConnectionRouter(logger.child({ module: "router" }), { headTimeoutMs: config.server.headersTimeoutMs });
   const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
     watchdog.watch(worker, index);
     pm2Metrics.attach(worker, index);
+    series.attach(worker, index);
     router.attach(worker);
     broker?.attach(worker);
   });
@@ -67,6 +70,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   pool.on("ready", onReady);
   pool.start();
   watchdog.start();
+  series.start();
   pm2Metrics.publish(logger.child({ module: "pm2" })).catch((err: unknown) => logger.warn({ err }, "per-worker metrics not published to pm2"));
 
   let stopping = false;

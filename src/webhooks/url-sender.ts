@@ -72,7 +72,8 @@ export class UrlSender {
   }
 
   async #loop(): Promise<void> {
-    const { batchWaitMs, batchMaxEvents } = this.#settings;
+    const { batchWaitMs } = this.#settings;
+    const batchMaxEvents = Math.max(1, this.#settings.batchMaxEvents);
     while (!this.#stopping) {
       try {
         if (!(await this.#queue.hold())) {

@@ -8,6 +8,7 @@ import type { PusherConfig } from "../config/schema.js";
 import { consoleRoutes } from "../console/console-routes.js";
 import { createRouter } from "../http/router.js";
 import { isPrimaryToWorker, sendToPrimary } from "../ipc/control.js";
+import type { ConsoleSeries } from "../protocol/console-series.js";
 import { PendingRequests } from "../ipc/pending-requests.js";
 import { healthRoutes } from "../ops/health-routes.js";
 import type { Logger } from "../ops/logger.js";
@@ -16,13 +17,13 @@ import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
 import { createRedisIngress } from "../publish/create-ingress.js";
 import { createPublishApi } from "../publish/publish-api.js";
+import { startRedisWebhooks } from "../webhooks/redis-webhooks.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
 import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
 import { drainSockets } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
 import { reportStats } from "./stats-reporter.js";
 import { createSocketServer } from "./socket-server.js";
-import { startRedisWebhooks } from "../webhooks/redis-webhooks.js";
 
 const READINESS_PROBE_MS = 2000;
 const METRICS_TIMEOUT_MS = 5000;
@@ -63,7 +64,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   const router = createRouter({
     "/v1/publish": { POST: publishApi.publish },
     "/v1/batch": { POST: publishApi.batch },
-    ...consoleRoutes(config.console, process.env.NODE_ENV),
+    ...consoleRoutes(config.console, process.env.NODE_ENV, async () =>
+      (await metricRequests.start((id) => sendToPrimary({ t: "series:collect", id }), METRICS_TIMEOUT_MS, "the primary's worker series")) as ConsoleSeries,
+    ),
     ...healthRoutes({
       probe: (timeoutMs) => broker.probe(timeoutMs),
       isDraining: () => draining,
@@ -79,7 +82,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   limitKeepAlive(httpServer, io.path());
   acceptHandedConnections(httpServer, sendToPrimary);
 
+  let delivered = 0;
   const feeds = new ChannelFeeds(io, (message, reached) => {
+    delivered += reached;
     metrics.deliveries.inc(reached);
     metrics.deliveryLatency.observe((Date.now() - message.ts) / 1000);
   });
@@ -113,6 +118,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   io.on("connection", (socket) => handleSubscriptions(socket, subscriptionDeps));
   reportStats(
     () => io.engine.clientsCount,
+    () => delivered,
     (stats) => sendToPrimary({ t: "worker:stats", stats }),
   );
 
@@ -135,6 +141,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     switch (message.t) {
       case "metrics:text":
         metricRequests.settle(message.id, message.text);
+        return;
+      case "series:data":
+        metricRequests.settle(message.id, message.series);
         return;
       case "worker:ping":
         sendToPrimary({ t: "worker:pong" });
