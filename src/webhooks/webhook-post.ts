@@ -16,7 +16,8 @@ export type PostOutcome = { ok: true } | { ok: false; reason: string };
 export function webhookBody(events: readonly WebhookEvent[], now = Date.now()): string {
   const body: WebhookBody = {
     time_ms: now,
-    events: events.map(({ name, channel, user_id }) => (user_id === undefined ? { name, channel } : { name, channel, user_id })),
+    // A Lua recorder may encode an absent user_id as null: only a string is posted.
+    events: events.map(({ name, channel, user_id }) => (typeof user_id === "string" ? { name, channel, user_id } : { name, channel })),
   };
   return JSON.stringify(body);
 }

@@ -169,8 +169,10 @@ test("the console charts each worker's connections and message rate, and lists o
   const rows = page.getByTestId("worker-series");
   await page.locator('[data-testid="worker-series"] svg:not([data-points="0"])').first().waitFor();
   assert.equal(await rows.count(), 2);
-  const connections = async (): Promise<number> => (await Promise.all((await rows.all()).map(async (r) => Number((await cells(r))[1])))).reduce((a, b) => a + b, 0);
-  assert.equal(await connections(), 1, "the page's own connection, as /metrics counts it");
+  // A sample taken before a worker reported the page's connection still says 0: wait for the next.
+  const connections = `[...document.querySelectorAll('[data-testid="worker-series"]')].reduce((sum, row) => sum + Number(row.querySelectorAll("td")[1]?.textContent), 0)`;
+  await page.waitForFunction(`${connections} === 1`, undefined, { timeout: 20_000 });
+  assert.equal(await page.evaluate(connections), 1, "the page's own connection, as /metrics counts it");
 
   // Deliveries between two samples show as a message rate.
   for (let i = 0; i < 20; i++) assert.equal((await publish(host.url, { channel, event: "tick", data: { i } })).status, 200);
