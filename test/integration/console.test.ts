@@ -169,16 +169,23 @@ test("the console charts each worker's connections and message rate, and lists o
   const rows = page.getByTestId("worker-series");
   await page.locator('[data-testid="worker-series"] svg:not([data-points="0"])').first().waitFor();
   assert.equal(await rows.count(), 2);
+  // Column `at` of every worker row, summed: 1 = connections now, 3 = messages per second now.
+  const column = async (at: number): Promise<number[]> => Promise.all((await rows.all()).map(async (r) => Number((await cells(r))[at])));
+  // The page's CSP forbids evaluating strings, so the test polls the rows from here.
+  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+    const deadline = Date.now() + 20_000;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await page.waitForTimeout(250);
+    }
+  };
   // A sample taken before a worker reported the page's connection still says 0: wait for the next.
-  const connections = `[...document.querySelectorAll('[data-testid="worker-series"]')].reduce((sum, row) => sum + Number(row.querySelectorAll("td")[1]?.textContent), 0)`;
-  await page.waitForFunction(`${connections} === 1`, undefined, { timeout: 20_000 });
-  assert.equal(await page.evaluate(connections), 1, "the page's own connection, as /metrics counts it");
+  await until(async () => (await column(1)).reduce((a, b) => a + b, 0) === 1, "the page's own connection, as /metrics counts it");
 
   // Deliveries between two samples show as a message rate.
   for (let i = 0; i < 20; i++) assert.equal((await publish(host.url, { channel, event: "tick", data: { i } })).status, 200);
   await page.locator(`[data-testid="message"][data-channel="${channel}"][data-offset="20"]`).waitFor();
-  // Column 4 is the newest rate; it turns from 0 at the first sample after the deliveries.
-  await page.waitForFunction(`[...document.querySelectorAll('[data-testid="worker-series"]')].some((row) => Number(row.querySelectorAll("td")[3]?.textContent) > 0)`, undefined, { timeout: 20_000 });
+  await until(async () => (await column(3)).some((rate) => rate > 0), "a message rate above 0 at the first sample after the deliveries");
   assert.ok((await page.locator('[data-testid="worker-series"] svg polyline').count()) >= 4, "a connections and a rate line per worker");
 
   // Channels: nothing is asked without the key; with it, the list or a plain "unavailable".
