@@ -21,6 +21,7 @@ const FORMAT_WORDS: Record<string, string> = {
   "transport-list": "list of polling, websocket",
   "host-port-list": 'list of "host:port"',
   "string-list": "list of non-empty strings",
+  "url-list": "list of http:// or https:// URLs",
 };
 
 interface Leaf {

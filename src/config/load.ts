@@ -5,7 +5,7 @@ import convict from "convict";
 import JSON5 from "json5";
 import { envNames } from "./doc.js";
 import { explainValidation, inSource } from "./messages.js";
-import { createConfig, DEV_API_KEY, DEV_JWT_SECRET, type PusherConfig } from "./schema.js";
+import { createConfig, DEV_API_KEY, DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, type PusherConfig } from "./schema.js";
 
 // Comments make config/production.json an annotated example, so .json files are read as JSON5.
 convict.addParser({ extension: "json", parse: JSON5.parse });
@@ -93,5 +93,9 @@ function refuseDevelopmentSecrets(config: PusherConfig): void {
   }
   if (config.auth.jwtSecret === DEV_JWT_SECRET) {
     throw new ConfigError("NODE_ENV=production refuses the development secret in auth.jwtSecret; set PUSHER_JWT_SECRET (e.g. /etc/pusher/pusher.env) or auth.jwtSecret");
+  }
+  // Only while webhooks are on: a deployment without them has nothing to sign.
+  if (config.webhooks.urls.length > 0 && config.webhooks.secret === DEV_WEBHOOK_SECRET) {
+    throw new ConfigError("NODE_ENV=production refuses the development secret in webhooks.secret while webhooks.urls is set; set PUSHER_WEBHOOK_SECRET (e.g. /etc/pusher/pusher.env) or webhooks.secret");
   }
 }

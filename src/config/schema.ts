@@ -3,6 +3,7 @@ import convict from "convict";
 /** Secrets that ship for development only; `loadConfig` refuses them when NODE_ENV=production. */
 export const DEV_API_KEY = "dev-api-key-change-me";
 export const DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef";
+export const DEV_WEBHOOK_SECRET = "dev-webhook-secret-change-me-0123456789";
 
 const TRANSPORTS = ["polling", "websocket"] as const;
 export type Transport = (typeof TRANSPORTS)[number];
@@ -54,6 +55,17 @@ convict.addFormat({
     if (!Array.isArray(value)) throw new Error('must be a list of "host:port"');
     for (const entry of value) {
       if (typeof entry !== "string" || !/^[^\s:]+:\d{1,5}$/.test(entry)) throw new Error(`"${String(entry)}" is not "host:port"`);
+    }
+  },
+});
+
+convict.addFormat({
+  name: "url-list",
+  coerce: splitList,
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error("must be a list of http:// or https:// URLs");
+    for (const entry of value) {
+      if (typeof entry !== "string" || !URL.canParse(entry) || !/^https?:$/.test(new URL(entry).protocol)) throw new Error(`"${String(entry)}" is not an http:// or https:// URL`);
     }
   },
 });
@@ -181,7 +193,7 @@ export const schema = {
       env: "PUSHER_CHANNEL_STATE_COUNT_SYNC_MS",
     },
     webhookQueueMax: {
-      doc: "Redis modes: webhook events (channel_occupied, channel_vacated, member_added, member_removed) kept queued in Redis for the webhook sender; past it the oldest are dropped, so a sender that is down cannot fill Redis (0 = record none)",
+      doc: "Redis modes: webhook events (channel_occupied, channel_vacated, member_added, member_removed) kept queued in Redis for the webhook sender; past it the oldest are dropped, so a sender that is down cannot fill Redis (0 = record none; none are recorded while webhooks.urls is empty)",
       format: "nat",
       default: 100000,
       env: "PUSHER_CHANNEL_STATE_WEBHOOK_QUEUE_MAX",
@@ -240,6 +252,38 @@ export const schema = {
       format: ["auto", "on", "off"] as const,
       default: "auto",
       env: "PUSHER_CONSOLE",
+    },
+  },
+  webhooks: {
+    urls: {
+      doc: "URLs that receive webhooks (channel_occupied, channel_vacated, member_added, member_removed), each gets every event; empty = webhooks off",
+      format: "url-list",
+      default: [] as string[],
+      env: "PUSHER_WEBHOOK_URLS",
+    },
+    secret: {
+      doc: "Key of the X-Pusher-Signature HMAC-SHA256 over each webhook body (a development value, refused in production while webhooks.urls is set)",
+      format: String,
+      default: DEV_WEBHOOK_SECRET,
+      env: "PUSHER_WEBHOOK_SECRET",
+      sensitive: true,
+    },
+    batchWaitMs: { doc: "How long events gather before a post (a post goes sooner once webhooks.batchMaxEvents are waiting)", format: "nat", default: 200, env: "PUSHER_WEBHOOK_BATCH_WAIT_MS" },
+    batchMaxEvents: { doc: "Events in one post at most (0 counts as 1)", format: "nat", default: 100, env: "PUSHER_WEBHOOK_BATCH_MAX_EVENTS" },
+    requestTimeoutMs: { doc: "A post not answered with a 2xx within this long counts as failed and is retried", format: "nat", default: 5000, env: "PUSHER_WEBHOOK_REQUEST_TIMEOUT_MS" },
+    retryMinMs: { doc: "Delay before the first retry of a failed post; each further retry doubles it (with jitter) up to webhooks.retryMaxMs", format: "nat", default: 500, env: "PUSHER_WEBHOOK_RETRY_MIN_MS" },
+    retryMaxMs: { doc: "Longest delay between retries of a failed post; a post is retried until a 2xx", format: "nat", default: 60000, env: "PUSHER_WEBHOOK_RETRY_MAX_MS" },
+    maxQueuedEvents: {
+      doc: "Events waiting per URL at most (in Redis in the Redis modes, in the primary in embedded mode); past it the oldest are dropped, counted in pusher_webhook_events_dropped_total and logged",
+      format: "nat",
+      default: 100000,
+      env: "PUSHER_WEBHOOK_MAX_QUEUED_EVENTS",
+    },
+    leaseMs: {
+      doc: "Redis modes: one worker of the whole deployment sends to each URL, holding a lease it renews; when it dies, another takes over after at most this long and resends the batch that was in flight",
+      format: "nat",
+      default: 5000,
+      env: "PUSHER_WEBHOOK_LEASE_MS",
     },
   },
   log: {

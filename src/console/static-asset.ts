@@ -9,7 +9,7 @@ import { PusherError } from "../protocol/errors.js";
  * only to its own origin (CSP 'self' covers same-origin ws: and wss: too), so injected markup
  * could neither run nor send the API key typed into the page anywhere else.
  */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy":
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",

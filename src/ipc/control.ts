@@ -1,5 +1,6 @@
 import type { Worker } from "node:cluster";
 import type { Socket } from "node:net";
+import type { ConsoleSeries } from "../protocol/console-series.js";
 
 /** Process-control messages between a worker and its primary (the broker has its own, in broker/embedded/wire.ts). */
 export type WorkerToPrimary =
@@ -7,6 +8,8 @@ export type WorkerToPrimary =
   | { t: "worker:pong" }
   | { t: "worker:stats"; stats: WorkerStats }
   | { t: "metrics:collect"; id: number }
+  /** The console's per-worker time series (src/primary/worker-series.ts). */
+  | { t: "series:collect"; id: number }
   /** Handed-over connections that closed since the last report: least-connection routing counts what a worker holds. */
   | { t: "conn:closed"; count: number }
   /** An Engine.IO session now lives here: requests naming its sid are routed to this worker. */
@@ -19,10 +22,13 @@ export interface WorkerStats {
   rssBytes: number;
   /** The event loop's worst delay over the last report interval (p99), in milliseconds. */
   loopLagMs: number;
+  /** Messages written to subscribers since the worker started (pusher_deliveries_total). */
+  deliveries: number;
 }
 
 export type PrimaryToWorker =
   | { t: "metrics:text"; id: number; text: string }
+  | { t: "series:data"; id: number; series: ConsoleSeries }
   | { t: "worker:ping" }
   /** Sent with a TCP socket handle: the bytes the primary read to route it, which the worker parses first. */
   | { t: "conn:handoff"; head: Uint8Array };
@@ -33,11 +39,12 @@ const WORKER_TO_PRIMARY: Record<WorkerToPrimary["t"], true> = {
   "worker:pong": true,
   "worker:stats": true,
   "metrics:collect": true,
+  "series:collect": true,
   "conn:closed": true,
   "session:bound": true,
   "session:released": true,
 };
-const PRIMARY_TO_WORKER: Record<PrimaryToWorker["t"], true> = { "metrics:text": true, "worker:ping": true, "conn:handoff": true };
+const PRIMARY_TO_WORKER: Record<PrimaryToWorker["t"], true> = { "metrics:text": true, "series:data": true, "worker:ping": true, "conn:handoff": true };
 
 const typed = (m: unknown, types: Record<string, true>): boolean =>
   typeof m === "object" && m !== null && Object.hasOwn(types, (m as { t?: unknown }).t as string);

@@ -6,36 +6,42 @@ import { createPrimaryBroker } from "../broker/embedded/primary-broker.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
 import { createPrimaryChannelState } from "../state/embedded/primary-state.js";
-import type { WebhookOutbox } from "../webhooks/webhook-events.js";
+import { EmbeddedWebhooks } from "../webhooks/embedded-webhooks.js";
 import { MetricsService } from "./metrics-service.js";
 import { Pm2Metrics } from "./pm2-metrics.js";
 import { ConnectionRouter } from "./connection-router.js";
 import { WorkerPool } from "./worker-pool.js";
+import { WorkerSeries } from "./worker-series.js";
 import { WorkerWatchdog } from "./worker-watchdog.js";
 
 /**
  * The primary: owns the listening socket and hands each connection to a worker (ConnectionRouter),
  * keeps the workers alive, sequences channels in embedded mode, aggregates
  * metrics, and turns SIGTERM into an orderly drain under the deadline. In embedded mode the
- * channel state's webhook events go to `outbox`.
+ * channel state's webhook events go to the primary's webhook sender.
  */
-export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: string, outbox?: WebhookOutbox): void {
+export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: string): void {
   // Advanced serialization carries the handed-over request bytes as a Buffer and the broker's messages as they are.
   cluster.setupPrimary({ exec: workerEntry, serialization: "advanced" });
   setupClusterAdapter();
 
-  const broker = createPrimaryBroker(config, logger);
-  const channelState = createPrimaryChannelState(config, logger, outbox);
-
   const metrics = new MetricsService(logger.child({ module: "metrics" }));
+  // Embedded mode: the outbox that the primary's channel state hands its webhook events to.
+  const webhooks = config.redis.mode === "none" ? new EmbeddedWebhooks(config.webhooks, metrics.registry, logger.child({ module: "webhooks" })) : undefined;
+  webhooks?.start();
+  const broker = createPrimaryBroker(config, logger);
+  const channelState = createPrimaryChannelState(config, logger, webhooks);
+
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
   const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
   const pm2Metrics = new Pm2Metrics(size);
+  const series = new WorkerSeries(size);
   const router = new ConnectionRouter(logger.child({ module: "router" }), { headTimeoutMs: config.server.headersTimeoutMs });
   const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
     watchdog.watch(worker, index);
     pm2Metrics.attach(worker, index);
+    series.attach(worker, index);
     router.attach(worker);
     broker?.attach(worker);
     channelState?.attach(worker);
@@ -68,6 +74,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   pool.on("ready", onReady);
   pool.start();
   watchdog.start();
+  series.start();
   pm2Metrics.publish(logger.child({ module: "pm2" })).catch((err: unknown) => logger.warn({ err }, "per-worker metrics not published to pm2"));
 
   let stopping = false;
@@ -89,11 +96,16 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
       process.exit(1);
     }, config.shutdown.deadlineMs);
     deadline.unref();
+    const stopAt = Date.now() + config.shutdown.deadlineMs;
+    let exiting = false;
     const waitForWorkers = (): void => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
+      if (exiting || Object.keys(cluster.workers ?? {}).length > 0) return;
+      exiting = true;
+      // The workers' last leaves are queued by now; what the receivers do not take in time is lost.
+      void (webhooks?.flush(stopAt - 500) ?? Promise.resolve()).finally(() => {
         logger.info("stopped");
         process.exit(0);
-      }
+      });
     };
     cluster.on("exit", waitForWorkers);
     waitForWorkers();

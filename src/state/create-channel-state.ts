@@ -20,7 +20,8 @@ export function createWorkerChannelState(config: PusherConfig, logger: Logger, b
     client: createRedisClient(config.redis, "state", stateLogger, retriedByCaller(config)),
     keyPrefix: config.redis.keyPrefix,
     fanoutMaxLength: config.redis.fanoutMaxLength,
-    webhookQueueMax: config.channelState.webhookQueueMax,
+    // Nothing reads the queue while webhooks are off: record none rather than fill Redis.
+    webhookQueueMax: config.webhooks.urls.length > 0 ? config.channelState.webhookQueueMax : 0,
     leaseMs: config.channelState.workerLeaseMs,
     timeoutMs: config.publish.timeoutMs,
     signals: (handler) => broker.onSignals(handler),

@@ -1,4 +1,5 @@
 import http from "node:http";
+import promClient from "prom-client";
 import { createWorkerBroker } from "../broker/create-broker.js";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
@@ -9,6 +10,7 @@ import type { ClientEvent } from "../protocol/presence.js";
 import { consoleRoutes } from "../console/console-routes.js";
 import { createRouter } from "../http/router.js";
 import { isPrimaryToWorker, sendToPrimary } from "../ipc/control.js";
+import type { ConsoleSeries } from "../protocol/console-series.js";
 import { PendingRequests } from "../ipc/pending-requests.js";
 import { healthRoutes } from "../ops/health-routes.js";
 import type { Logger } from "../ops/logger.js";
@@ -20,6 +22,7 @@ import { channelStateRoutes } from "../publish/channel-state-api.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { ChannelOccupancy } from "../state/channel-occupancy.js";
 import { createWorkerChannelState } from "../state/create-channel-state.js";
+import { startRedisWebhooks } from "../webhooks/redis-webhooks.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
 import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
 import { drainSockets } from "./drain.js";
@@ -52,6 +55,8 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   const channelState = createWorkerChannelState(config, logger, broker);
   const apiKeys = new ApiKeys(config.auth.apiKeys);
   const keyRate = new RateLimit(config.limits.publishRatePerSecond);
+  // Redis modes: the workers send webhooks (embedded mode: the primary does).
+  const webhooks = config.redis.mode === "none" ? undefined : startRedisWebhooks(config, promClient.register, logger.child({ module: "webhooks" }));
 
   const publishApi = createPublishApi({
     broker,
@@ -68,7 +73,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     "/v1/publish": { POST: publishApi.publish },
     "/v1/batch": { POST: publishApi.batch },
     ...channelStateRoutes({ broker, state: channelState, apiKeys, keyRate }),
-    ...consoleRoutes(config.console, process.env.NODE_ENV),
+    ...consoleRoutes(config.console, process.env.NODE_ENV, async () =>
+      (await metricRequests.start((id) => sendToPrimary({ t: "series:collect", id }), METRICS_TIMEOUT_MS, "the primary's worker series")) as ConsoleSeries,
+    ),
     ...healthRoutes({
       probe: (timeoutMs) => broker.probe(timeoutMs),
       isDraining: () => draining,
@@ -84,7 +91,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   limitKeepAlive(httpServer, io.path());
   acceptHandedConnections(httpServer, sendToPrimary);
 
+  let delivered = 0;
   const feeds = new ChannelFeeds(io, (message, reached) => {
+    delivered += reached;
     metrics.deliveries.inc(reached);
     metrics.deliveryLatency.observe((Date.now() - message.ts) / 1000);
   });
@@ -137,6 +146,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   });
   reportStats(
     () => io.engine.clientsCount,
+    () => delivered,
     (stats) => sendToPrimary({ t: "worker:stats", stats }),
   );
 
@@ -151,6 +161,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     await ingress?.close();
     occupancy.close();
     await channelState.close();
+    await webhooks?.close();
     await broker.close();
     logger.info("worker stopped");
     process.exit(0);
@@ -160,6 +171,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     switch (message.t) {
       case "metrics:text":
         metricRequests.settle(message.id, message.text);
+        return;
+      case "series:data":
+        metricRequests.settle(message.id, message.series);
         return;
       case "worker:ping":
         sendToPrimary({ t: "worker:pong" });

@@ -149,3 +149,59 @@ test("the console is off in production unless PUSHER_CONSOLE=on, and is served w
   const post = await fetch(`${on.url}/console`, { method: "POST" });
   assert.equal(post.status, 405);
 });
+
+test("the console charts each worker's connections and message rate, and lists occupied channels with the key", async (t) => {
+  const host = await startPusher(t, { workers: 2 });
+  const browser = await launchChromium(t);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+  const pageErrors: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  await page.goto(`${host.url}/console`);
+  await page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
+
+  const channel = `charts-${randomUUID().slice(0, 8)}`;
+  await page.locator("#subscribe-channel").fill(channel);
+  await page.getByRole("button", { name: "Subscribe", exact: true }).click();
+  await page.locator(`[data-testid="subscription"][data-channel="${channel}"][data-status="ok"]`).waitFor();
+
+  // One row per worker slot; the page's own connection shows in one of them once a sample is taken.
+  const rows = page.getByTestId("worker-series");
+  await page.locator('[data-testid="worker-series"] svg:not([data-points="0"])').first().waitFor();
+  assert.equal(await rows.count(), 2);
+  // Column `at` of every worker row, summed: 1 = connections now, 3 = messages per second now.
+  const column = async (at: number): Promise<number[]> => Promise.all((await rows.all()).map(async (r) => Number((await cells(r))[at])));
+  // The page's CSP forbids evaluating strings, so the test polls the rows from here.
+  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+    const deadline = Date.now() + 20_000;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await page.waitForTimeout(250);
+    }
+  };
+  // A sample taken before a worker reported the page's connection still says 0: wait for the next.
+  await until(async () => (await column(1)).reduce((a, b) => a + b, 0) === 1, "the page's own connection, as /metrics counts it");
+
+  // Deliveries between two samples show as a message rate.
+  for (let i = 0; i < 20; i++) assert.equal((await publish(host.url, { channel, event: "tick", data: { i } })).status, 200);
+  await page.locator(`[data-testid="message"][data-channel="${channel}"][data-offset="20"]`).waitFor();
+  await until(async () => (await column(3)).some((rate) => rate > 0), "a message rate above 0 at the first sample after the deliveries");
+  assert.ok((await page.locator('[data-testid="worker-series"] svg polyline').count()) >= 4, "a connections and a rate line per worker");
+
+  // Channels: nothing is asked without the key; with it, the list or a plain "unavailable".
+  const status = page.getByTestId("channels-status");
+  assert.equal(await status.getAttribute("data-state"), "idle");
+  await page.getByLabel("API key").fill(DEV_API_KEY);
+  await page.locator('[data-testid="channels-status"]:not([data-state="idle"])').waitFor();
+  if ((await status.getAttribute("data-state")) === "ok") {
+    const row = page.locator(`[data-testid="channel"][data-channel="${channel}"]`);
+    await row.waitFor();
+    assert.equal((await cells(row))[1], "1", "the page's subscription");
+  } else {
+    assert.match((await status.textContent()) ?? "", /^\/v1\/channels: this server has no channel state API$/);
+  }
+  await page.getByLabel("API key").fill("not-a-key");
+  await page.locator('[data-testid="channels-status"][data-state="error"]').waitFor();
+  await status.filter({ hasText: /refused \(401\)|no channel state API/ }).waitFor();
+  assert.deepEqual(pageErrors, [], "no script errors");
+});

@@ -1,13 +1,15 @@
 /**
  * The console page (served at /console): one connection through the shipped client bundle
  * (`PusherClient`, loaded by its own script tag before this one), a subscribe form, the message
- * log and a publish form.
+ * log and a publish form; the occupied channels and presence members, and each worker's figures.
  */
 import type { PusherClient as PusherClientClass } from "../../client/index.js";
 import { showState } from "./connection-badge.js";
+import { ChannelsPanel } from "./channels-panel.js";
 import { byId } from "./dom.js";
 import { MessageLog } from "./message-log.js";
 import { PublishPanel } from "./publish-panel.js";
+import { SeriesPanel } from "./series-panel.js";
 import { SubscriptionsPanel } from "./subscriptions-panel.js";
 
 function start(): void {
@@ -54,6 +56,18 @@ function start(): void {
     },
     new URL("/v1/publish", location.origin).href,
   );
+  new ChannelsPanel(
+    {
+      key: byId("publish-key"),
+      status: byId("channels-status"),
+      rows: byId("channel-rows"),
+      membersTitle: byId("members-title"),
+      members: byId("member-list"),
+      membersStatus: byId("members-status"),
+    },
+    location.origin,
+  );
+  new SeriesPanel({ rows: byId("series-rows"), status: byId("series-status") }, new URL("/console/series.json", location.origin).href);
 }
 
 start();
