@@ -9,6 +9,7 @@ import { startRedisWebhooks, webhookUrlKeys } from "../../src/webhooks/redis-web
 import { webhookQueueKey, type WebhookEvent } from "../../src/webhooks/webhook-events.js";
 import { startPusher } from "../helpers/pusher.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
+import { joinPresence } from "../helpers/presence.js";
 import { WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 /** Webhooks posted to a real HTTP server in this process: signed, batched, retried, none lost. */
@@ -202,4 +203,35 @@ test("redis: the sending host is SIGKILLed with a batch in flight; the other hos
   const second = await senderHost();
   assert.ok(second && second !== first, "the surviving host took the lease over");
   assert.ok(receiver.posts.every((p) => p.signatureValid));
+});
+
+/** Events of one channel as `name:user` strings, in the order acknowledged. */
+function channelEvents(receiver: WebhookReceiver, channel: string): string[] {
+  return receiver.acknowledged().filter((e) => e.channel === channel).map((e) => (e.user_id ? `${e.name}:${e.user_id}` : e.name));
+}
+
+async function presenceRoundTrip(t: TestContext, urls: [string, string], receiver: WebhookReceiver): Promise<void> {
+  const room = `presence-hooks-${Date.now()}`;
+  const first = await joinPresence(t, urls[0], room, "ann");
+  const second = await joinPresence(t, urls[1], room, "ann");
+  await receiver.until(() => channelEvents(receiver, room).length >= 2, 20_000, "occupied and member_added");
+  first.client.close();
+  second.client.close();
+  await receiver.until(() => channelEvents(receiver, room).includes("channel_vacated"), 20_000, "member_removed and vacated");
+  assert.deepEqual(channelEvents(receiver, room), ["channel_occupied", "member_added:ann", "member_removed:ann", "channel_vacated"]);
+  assert.ok(receiver.posts.every((p) => p.signatureValid));
+}
+
+test("embedded: a user's two connections on a running host make one member_added and one member_removed, posted", async (t) => {
+  const receiver = await WebhookReceiver.start(t, SECRET);
+  const host = await startPusher(t, { workers: 2, env: { PUSHER_WEBHOOK_URLS: receiver.url, PUSHER_WEBHOOK_SECRET: SECRET, PUSHER_WEBHOOK_BATCH_WAIT_MS: "50" } });
+  await presenceRoundTrip(t, [host.url, host.url], receiver);
+});
+
+test("redis: a user connected to two hosts is posted once as added and once as removed, by one host", async (t) => {
+  const receiver = await WebhookReceiver.start(t, SECRET);
+  const redis = await startRedis(t);
+  const env = { PUSHER_REDIS_MODE: "standalone", PUSHER_REDIS_URL: `redis://${redis.address}`, PUSHER_WEBHOOK_URLS: receiver.url, PUSHER_WEBHOOK_SECRET: SECRET, PUSHER_WEBHOOK_BATCH_WAIT_MS: "50" };
+  const [a, b] = await Promise.all([startPusher(t, { workers: 1, env }), startPusher(t, { workers: 1, env })]);
+  await presenceRoundTrip(t, [a.url, b.url], receiver);
 });
