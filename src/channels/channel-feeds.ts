@@ -46,14 +46,12 @@ export class ChannelFeeds {
 
   /** Delivers a batch; what it holds for one socket leaves in one write. */
   deliver(messages: Message[]): void {
-    try {
+    this.rooms.batch(messages.length > 1, () => {
       for (const message of messages) {
         const feed = this.feeds.get(message.channel);
         if (feed) this.deliverOne(feed, message);
       }
-    } finally {
-      this.rooms.flush();
-    }
+    });
   }
 
   /** The channel's history was lost: its room resyncs now and takes the next messages from `head`. */
@@ -62,7 +60,6 @@ export class ChannelFeeds {
     if (!feed) return;
     const notice: ResyncNotice = { channel, epoch: head.epoch, offset: head.offset, reason: "epoch_changed" };
     this.rooms.emit(roomOf(channel), "resync", notice);
-    this.rooms.flush();
     feed.position = head;
   }
 

@@ -48,9 +48,9 @@ function textFrame(payload: Buffer): Buffer {
  * Writes an event to every socket of a room with the work that is the same for each done once:
  * the Socket.IO packet is encoded and its websocket frame built once per event, and a websocket
  * that has nothing queued in engine.io or ws gets the frame written straight to its TCP socket:
- * no packet object, no callback, no events per socket. Every socket written to is corked until
- * `flush()`, so all an event batch has for one socket (and anything engine.io writes to it
- * meanwhile) leaves in one write, in order.
+ * no packet object, no callback, no events per socket. Inside `batch`, every socket written to is
+ * corked until the batch ends, so all it has for one socket (and anything engine.io writes to it
+ * meanwhile) leaves in one write, in order; a lone event is written at once, uncorked.
  *
  * Order against Socket.IO's own emits holds because a frame bypasses engine.io only when engine.io
  * holds nothing for that socket: what engine.io sent earlier is already in the TCP socket ahead of
@@ -60,6 +60,7 @@ function textFrame(payload: Buffer): Buffer {
  */
 export class RoomWriter {
   private readonly corked: NetSocket[] = [];
+  private coalescing = false;
 
   constructor(private readonly io: PusherServer) {}
 
@@ -84,14 +85,21 @@ export class RoomWriter {
     return reached;
   }
 
-  /** Sends what `emit` wrote since the last flush: one write per socket. */
-  flush(): void {
-    for (const tcp of this.corked) tcp.uncork();
-    this.corked.length = 0;
+  /** Runs `emits`; with `coalesce`, what they write to one socket leaves in one write when they end. */
+  batch(coalesce: boolean, emits: () => void): void {
+    this.coalescing = coalesce;
+    try {
+      emits();
+    } finally {
+      this.coalescing = false;
+      for (const tcp of this.corked) tcp.uncork();
+      this.corked.length = 0;
+    }
   }
 
   private writeDirect(tcp: NetSocket, frame: Buffer): void {
-    if (tcp.writableCorked === 0) {
+    // Corking costs a queued chunk and a second pass per socket: only worth it for several frames.
+    if (this.coalescing && tcp.writableCorked === 0) {
       tcp.cork();
       this.corked.push(tcp);
     }
