@@ -23,19 +23,5 @@ export function createSocketServer(httpServer: HttpServer, config: PusherConfig)
   });
   io.adapter(createAdapter());
   bindSessions(io);
-  releaseHandshakeRequests(io);
   return io;
-}
-
-/**
- * engine.io keeps each session's handshake request (an IncomingMessage: raw and parsed headers,
- * stream state) for the session's life, only for Socket.IO to build `socket.handshake` from at the
- * namespace connect and to answer `socket.request`. Once connected, `socket.handshake` holds what
- * handlers read (auth, query, headers, address); the rest is a few KB per connection held for
- * nothing.
- */
-function releaseHandshakeRequests(io: PusherServer): void {
-  io.on("connection", (socket) => {
-    (socket.conn as unknown as { request?: unknown }).request = undefined;
-  });
 }
