@@ -4,9 +4,6 @@ import { ConfigError, loadConfig } from "./config/load.js";
 import type { PusherConfig } from "./config/schema.js";
 import { exitOnFatalErrors } from "./ops/fatal-errors.js";
 import { createLogger } from "./ops/logger.js";
-import { runPrimary } from "./primary/run-primary.js";
-import { checkSentinelConfig } from "./redis-client/sentinel-admin.js";
-import { runWorker } from "./worker/run-worker.js";
 
 /** Configuration errors exit with EX_CONFIG (78), which systemd and operators can tell from a crash. */
 const EX_CONFIG = 78;
@@ -22,7 +19,9 @@ function configurationError(err: unknown): never {
  * worker starts, with what to change, instead of workers retrying it for ever.
  */
 async function checkRedis(config: PusherConfig): Promise<void> {
-  if (config.redis.mode === "sentinel") await checkSentinelConfig(config.redis);
+  if (config.redis.mode !== "sentinel") return;
+  const { checkSentinelConfig } = await import("./redis-client/sentinel-admin.js");
+  await checkSentinelConfig(config.redis);
 }
 
 async function start(): Promise<void> {
@@ -38,8 +37,12 @@ async function start(): Promise<void> {
   exitOnFatalErrors(logger);
   if (cluster.isPrimary) {
     await checkRedis(config).catch(configurationError);
+    // Each role loads only its own modules: the primary never serves a socket, a worker never
+    // routes, and every module loaded costs each process of the tree its memory.
+    const { runPrimary } = await import("./primary/run-primary.js");
     runPrimary(config, logger, fileURLToPath(import.meta.url));
   } else {
+    const { runWorker } = await import("./worker/run-worker.js");
     runWorker(config, logger);
   }
 }

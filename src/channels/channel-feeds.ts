@@ -4,6 +4,7 @@ import type { ResyncNotice, ResyncReason } from "../protocol/events.js";
 import type { Message, StreamPosition } from "../protocol/messages.js";
 import { classify, isBefore } from "../protocol/position-rule.js";
 import type { PusherServer, PusherSocket } from "../protocol/socket-types.js";
+import { RoomWriter } from "./room-writer.js";
 
 /** A socket between its subscribe request and its place in the channel's room. */
 interface Joiner {
@@ -30,21 +31,27 @@ export type DeliveryObserver = (message: Message, socketsReached: number) => voi
  */
 export class ChannelFeeds {
   private readonly feeds = new Map<string, Feed>();
+  private readonly rooms: RoomWriter;
 
   constructor(
     private readonly io: PusherServer,
     private readonly observe: DeliveryObserver,
-  ) {}
+  ) {
+    this.rooms = new RoomWriter(io);
+  }
 
   get channelCount(): number {
     return this.feeds.size;
   }
 
+  /** Delivers a batch; what it holds for one socket leaves in one write. */
   deliver(messages: Message[]): void {
-    for (const message of messages) {
-      const feed = this.feeds.get(message.channel);
-      if (feed) this.deliverOne(feed, message);
-    }
+    this.rooms.batch(messages.length > 1, () => {
+      for (const message of messages) {
+        const feed = this.feeds.get(message.channel);
+        if (feed) this.deliverOne(feed, message);
+      }
+    });
   }
 
   /** The channel's history was lost: its room resyncs now and takes the next messages from `head`. */
@@ -52,7 +59,7 @@ export class ChannelFeeds {
     const feed = this.feeds.get(channel);
     if (!feed) return;
     const notice: ResyncNotice = { channel, epoch: head.epoch, offset: head.offset, reason: "epoch_changed" };
-    this.io.local.to(roomOf(channel)).emit("resync", notice);
+    this.rooms.emit(roomOf(channel), "resync", notice);
     feed.position = head;
   }
 
@@ -95,10 +102,9 @@ export class ChannelFeeds {
     const step = classify(feed.position, message);
     if (step === "duplicate") return; // a re-read
     const room = roomOf(message.channel);
-    if (step !== "next") this.io.local.to(room).emit("resync", resyncNotice(step, message));
+    if (step !== "next") this.rooms.emit(room, "resync", resyncNotice(step, message));
     feed.position = { epoch: message.epoch, offset: message.offset };
-    this.io.local.to(room).emit("message", message);
-    this.observe(message, this.io.of("/").adapter.rooms.get(room)?.size ?? 0);
+    this.observe(message, this.rooms.emit(room, "message", message));
     for (const joiner of feed.joiners.values()) {
       joiner.buffer.push(message);
       this.admitIfCaughtUp(message.channel, feed, joiner);

@@ -16,6 +16,8 @@ export function createSocketServer(httpServer: HttpServer, config: PusherConfig)
     pingInterval: config.server.pingIntervalMs,
     pingTimeout: config.server.pingTimeoutMs,
     maxHttpBufferSize: config.limits.maxClientFrameBytes,
+    // Delivery writes one pre-built frame to many sockets (RoomWriter): frames are never compressed.
+    perMessageDeflate: false,
     serveClient: false,
     cors: { origin: config.server.corsOrigins.includes("*") ? true : config.server.corsOrigins },
   });

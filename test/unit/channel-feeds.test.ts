@@ -9,7 +9,7 @@ import { roomOf } from "../../src/protocol/channels.js";
 import type { ResyncNotice } from "../../src/protocol/events.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import type { PusherServer, PusherSocket } from "../../src/protocol/socket-types.js";
-import { connectSocket } from "../helpers/clients.js";
+import { connectSocket, type TestSocket } from "../helpers/clients.js";
 import { MessageCollector } from "../helpers/message-collector.js";
 
 /**
@@ -26,6 +26,7 @@ const head = (offset: number, epoch = EPOCH): StreamPosition => ({ epoch, offset
 
 interface Subscriber {
   socket: PusherSocket;
+  client: TestSocket;
   received: MessageCollector;
   /** Everything the client was sent, in order: "3" for a message at offset 3, "resync 3 gap" for a notice. */
   events: string[];
@@ -41,8 +42,8 @@ async function feedsOnServer(t: TestContext) {
   const reached: [offset: number, sockets: number][] = [];
   const feeds = new ChannelFeeds(io, (m, sockets) => reached.push([m.offset, sockets]));
 
-  const subscriber = async (): Promise<Subscriber> => {
-    const client = await connectSocket(t, url, { transports: ["websocket"] });
+  const subscriber = async (transports: string[] = ["websocket"]): Promise<Subscriber> => {
+    const client = await connectSocket(t, url, { transports });
     const received = new MessageCollector();
     const events: string[] = [];
     client.on("message", (m) => {
@@ -52,11 +53,11 @@ async function feedsOnServer(t: TestContext) {
     client.on("resync", (n: ResyncNotice) => events.push(`resync ${n.offset} ${n.reason}`));
     const socket = io.of("/").sockets.get(client.id!);
     assert.ok(socket, "the server holds the client's socket");
-    return { socket, received, events };
+    return { socket, client, received, events };
   };
   /** A subscriber already in the room, at `position`. */
-  const member = async (position: StreamPosition): Promise<Subscriber> => {
-    const s = await subscriber();
+  const member = async (position: StreamPosition, transports?: string[]): Promise<Subscriber> => {
+    const s = await subscriber(transports);
     feeds.beginJoin(s.socket, CHANNEL);
     feeds.completeJoin(s.socket, CHANNEL, { head: position, messages: [], recovered: true });
     return s;
@@ -129,4 +130,41 @@ test("a socket that leaves mid-join gets nothing, and a feed nobody holds is for
   assert.equal(feeds.channelCount, 1);
   feeds.leave(stays.socket, CHANNEL);
   assert.equal(feeds.channelCount, 0);
+});
+
+test("a room of websocket, long-polling, upgrading and paused clients gets every message in order, emits in between too", async (t) => {
+  const { feeds, member } = await feedsOnServer(t);
+  const websocket = await member(head(0));
+  const polling = await member(head(0), ["polling"]);
+  const upgrading = await member(head(0), ["polling", "websocket"]);
+  const paused = await member(head(0));
+  // The paused client stops reading: its kernel buffers fill, then the server's socket buffer.
+  const pausedTcp = (paused.client.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+  pausedTcp.pause();
+  t.after(() => pausedTcp.resume());
+  const everyone = [websocket, polling, upgrading, paused];
+
+  const batches = 30;
+  const perBatch = 10;
+  // Mostly small messages (written straight to the socket), every fifth large enough that the
+  // paused client's backlog soon outgrows what the kernel buffers and engine.io takes over.
+  const data = (offset: number): string => "x".repeat(offset % 5 === 0 ? 256 * 1024 : 100);
+  const expected: string[] = [];
+  for (let batch = 0; batch < batches; batch++) {
+    const offsets = Array.from({ length: perBatch }, (_, i) => batch * perBatch + i + 1);
+    feeds.deliver(offsets.map((o) => ({ ...message(o), data: data(o) })));
+    // An emit of Socket.IO's own (a resync stands in for presence or client events) after the batch.
+    const last = offsets[offsets.length - 1]!;
+    for (const s of everyone) s.socket.emit("resync", { channel: CHANNEL, epoch: EPOCH, offset: last, reason: "gap" });
+    expected.push(...offsets.map(String), `resync ${last} gap`);
+  }
+  const queued = (paused.socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length;
+  assert.ok(queued > 0, "engine.io holds what the paused client could not take");
+  pausedTcp.resume();
+
+  for (const s of everyone) {
+    await s.received.waitFor(batches * perBatch, 30_000);
+    await s.received.until(() => s.events.length === expected.length, 5_000, () => `${expected.length} events (have ${s.events.length})`);
+    assert.deepEqual(s.events, expected);
+  }
 });
