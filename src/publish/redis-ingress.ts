@@ -61,7 +61,8 @@ export class RedisIngress {
     this.stream = `${options.keyPrefix}ingress`;
     this.ready = new ClientReady(options.client);
     this.loss = new ConnectionLoss(options.client);
-    this.lease = new IngressLease(options.client, `${this.stream}:lease`, this.consumer, options.claimIdleMs);
+    // Renewed at least once per wait for new entries, so it must outlast a few of them.
+    this.lease = new IngressLease(options.client, `${this.stream}:lease`, this.consumer, Math.max(options.claimIdleMs, 3 * INGRESS_BLOCK_MS));
   }
 
   start(): void {
