@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/publish-path.js [--workers 2] [--seconds 6] [--concurrency 32]`
+ * `npm run bench:publish -- [--workers 2] [--seconds 6] [--concurrency 32]`
  *
  * The publish path (docs/benchmarks.md, "Publish path"), pusher against the baseline in one sitting:
  * - throughput with nothing subscribed: single-message POSTs over keep-alive at a fixed concurrency
