@@ -8,7 +8,7 @@ import { ConnectionLoss } from "../redis-client/connection-loss.js";
 import { parseBoundedJson } from "../protocol/bounded-json.js";
 import { PUBLISH_ENVELOPE_DEPTH, publishRequestFrom, type PayloadLimits } from "./publish-request.js";
 import { releaseRedisClient } from "../redis-client/connections.js";
-import { IngressLease } from "./ingress-lease.js";
+import { IngressLease, type LeaderRead } from "./ingress-lease.js";
 
 export interface RedisIngressOptions {
   /** A connection of its own: XREAD BLOCK holds it. */
@@ -33,6 +33,7 @@ const INGRESS_GROUP = "pusher";
 const READ_COUNT = 1000;
 /** How long one wait for new entries blocks; the ingress socket timeout must exceed it. */
 export const INGRESS_BLOCK_MS = 1000;
+const RELEASE_WAIT_MS = 500;
 
 /**
  * The Redis-only way in (DESIGN §4): backends `XADD <prefix>ingress * message <publish body JSON>`.
@@ -55,6 +56,8 @@ export class RedisIngress {
   private closed = false;
   private leading = false;
   private running?: Promise<void>;
+  /** The next batch, read while the previous one is published. */
+  private prefetched?: Promise<LeaderRead> | undefined;
   private lastClaim = 0;
 
   constructor(private readonly options: RedisIngressOptions) {
@@ -73,10 +76,11 @@ export class RedisIngress {
     this.closed = true;
     this.stopped.abort();
     this.ready.cancel();
-    await this.running;
-    // Lets another worker take over now rather than after the lease lapses (a rolling restart).
-    if (this.leading) await this.loss.guard(this.lease.release()).catch(() => undefined);
+    // Lets another worker take over now rather than after the lease lapses (a rolling restart);
+    // bounded, since a Redis that is down would hold the command forever.
+    if (this.leading) await Promise.race([this.lease.release().catch(() => undefined), sleep(RELEASE_WAIT_MS)]);
     releaseRedisClient(this.options.client);
+    await this.running;
   }
 
   private async loop(): Promise<void> {
@@ -102,11 +106,15 @@ export class RedisIngress {
           await this.claimPending(replayPending ? 0 : claimIdleMs);
           replayPending = false;
         }
-        const read = await this.loss.guard(this.lease.read(this.stream, INGRESS_GROUP, READ_COUNT));
+        const read = await (this.prefetched ?? this.readBatch());
+        this.prefetched = undefined;
         if (read.lost) {
           this.leading = false;
           logger.info("another worker reads the Redis ingress now");
         } else if (read.entries.length > 0) {
+          // The next batch is read while this one is published; it is published only after this one.
+          this.prefetched = this.readBatch();
+          this.prefetched.catch(() => undefined);
           await this.publish(read.entries);
         } else {
           await this.loss.guard(this.options.client.xread("BLOCK", INGRESS_BLOCK_MS, "STREAMS", this.stream, read.lastId));
@@ -116,10 +124,17 @@ export class RedisIngress {
         // Asks for the lease again before replaying: another worker may have taken over meanwhile.
         this.leading = false;
         replayPending = true;
+        // Whatever a read in flight takes becomes pending: the replay must find it.
+        await this.prefetched?.catch(() => undefined);
+        this.prefetched = undefined;
         logger.warn({ err: (err as Error).message }, "ingress read interrupted; retrying");
         await this.pause(INGRESS_BLOCK_MS / 10);
       }
     }
+  }
+
+  private readBatch(): Promise<LeaderRead> {
+    return this.loss.guard(this.lease.read(this.stream, INGRESS_GROUP, READ_COUNT));
   }
 
   private async pause(ms: number): Promise<void> {
