@@ -78,7 +78,7 @@ export class RedisIngress {
     this.ready.cancel();
     // Lets another worker take over now rather than after the lease lapses (a rolling restart);
     // bounded, since a Redis that is down would hold the command forever.
-    if (this.leading) await Promise.race([this.lease.release().catch(() => undefined), sleep(RELEASE_WAIT_MS)]);
+    if (this.leading) await Promise.race([this.lease.release().catch(() => undefined), sleep(RELEASE_WAIT_MS, undefined, { ref: false })]);
     releaseRedisClient(this.options.client);
     await this.running;
   }
