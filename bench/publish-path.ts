@@ -1,5 +1,5 @@
 /**
- * `npm run bench:publish -- [--workers 2] [--seconds 6] [--concurrency 32]`
+ * `npm run bench:publish -- [--workers 2] [--seconds 6] [--concurrency 32] [--targets baseline,embedded,standalone]`
  *
  * The publish path (docs/benchmarks.md, "Publish path"), pusher against the baseline in one sitting:
  * - throughput with nothing subscribed: single-message POSTs over keep-alive at a fixed concurrency
@@ -237,7 +237,7 @@ function table(rows: Row[]): string {
 }
 
 runMain(async () => {
-  const { values } = parseArgs({ options: { workers: { type: "string", default: "2" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "32" } } });
+  const { values } = parseArgs({ options: { workers: { type: "string", default: "2" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "32" }, targets: { type: "string", default: "baseline,embedded,standalone" } } });
   const exitCode = ensureFdLimit(SUBSCRIBERS + 1024, log);
   if (exitCode !== undefined) return exitCode;
   const options: Options = { workers: Number(values.workers), seconds: Number(values.seconds), concurrency: Number(values.concurrency) };
@@ -246,8 +246,9 @@ runMain(async () => {
     { server: pusher, mode: "embedded", env: {} },
     { server: pusher, mode: "standalone", env: {} },
   ];
+  const wanted = new Set(values.targets.split(","));
   const rows: Row[] = [];
-  for (const target of targets) await measureTarget(target, options, rows);
+  for (const target of targets) if (wanted.has(target.mode === "-" ? "baseline" : target.mode)) await measureTarget(target, options, rows);
   process.stdout.write(`${cpuAndMemory()}, ${options.workers} workers\n\n${table(rows)}\n`);
   return 0;
 });
