@@ -7,10 +7,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { LatencyHistogram } from "./histogram.js";
 import { wallClockMs, type BenchPayload } from "./protocol.js";
 
-/** How a server takes a batch publish. */
+/** How a server takes a batch publish, or with `single` a one-message publish (`{ channel, event, data }`). */
 export interface PublishEndpoint {
   url: string;
   headers: Record<string, string>;
+  single?: boolean;
 }
 
 export interface PaceOptions {
@@ -63,12 +64,13 @@ export async function publishPaced(endpoint: PublishEndpoint, options: PaceOptio
   const sendBatch = async (channels: string[]): Promise<void> => {
     const data: BenchPayload = { run: options.run, sentAt: wallClockMs(), pad };
     const messages = channels.map((channel) => ({ channel, event: "bench", data }));
+    const request = endpoint.single ? messages[0] : { messages };
     result.requests += 1;
     try {
       const response = await fetch(endpoint.url, {
         method: "POST",
         headers: { "content-type": "application/json", ...endpoint.headers },
-        body: JSON.stringify({ messages }),
+        body: JSON.stringify(request),
         signal: AbortSignal.timeout(options.requestTimeoutMs),
       });
       const text = await response.text();
@@ -95,7 +97,7 @@ export async function publishPaced(endpoint: PublishEndpoint, options: PaceOptio
     if (elapsed > options.durationMs + options.requestTimeoutMs) break; // hard bound on the loop
     const due = Math.min(total, Math.floor((options.messagesPerSecond * elapsed) / 1000));
     while (sent < due && inFlight.size < options.maxInFlight) {
-      const count = Math.min(options.maxBatch, due - sent);
+      const count = Math.min(endpoint.single ? 1 : options.maxBatch, due - sent);
       const channels = Array.from({ length: count }, (_, i) => options.channels[(sent + i) % options.channels.length]!);
       sent += count;
       const request = sendBatch(channels).finally(() => inFlight.delete(request));

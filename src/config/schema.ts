@@ -140,7 +140,7 @@ export const schema = {
       env: "PUSHER_REDIS_COMMAND_TIMEOUT_MS",
     },
     ingressClaimIdleMs: {
-      doc: "Redis ingress entries a worker read but did not acknowledge for this long (it died) are published by another worker",
+      doc: "The Redis ingress reader's lease: when the worker reading the ingress goes this long without renewing it (it died or lost Redis), another takes over; entries read and left unacknowledged this long are published again",
       format: "nat",
       default: 5000,
       env: "PUSHER_REDIS_INGRESS_CLAIM_IDLE_MS",

@@ -81,3 +81,37 @@ test("entries a dead worker read but never acknowledged are claimed and publishe
   const messages = await log.waitFor(3);
   assert.deepEqual(messages.map((m) => [m.offset, m.data]), [[1, "already published"], [2, "never published"], [3, "after"]]);
 });
+
+test("entries are delivered to every subscriber in the order they were appended, per channel, with two workers", async (t) => {
+  const redis = await startRedis(t);
+  const pusher = await host(t, redis);
+  const r = admin(t, redis);
+  const run = randomUUID().slice(0, 8);
+  const channels = Array.from({ length: 8 }, (_, i) => `order-${run}-${i}`);
+  const perChannel = 500;
+  // Four connections, so both workers deliver; each subscribes to every channel.
+  const logs = [];
+  for (let s = 0; s < 4; s++) {
+    const socket = await connectSocket(t, pusher.url);
+    logs.push(messageLog(socket));
+    for (const channel of channels) await subscribe(socket, channel);
+  }
+
+  // One backend appending in sequence, in chunks: a worker's read never holds the whole sequence.
+  for (let chunk = 0; chunk < perChannel / 50; chunk++) {
+    const pipeline = r.pipeline();
+    for (let n = chunk * 50; n < (chunk + 1) * 50; n++) {
+      for (const channel of channels) pipeline.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: n }));
+    }
+    await pipeline.exec();
+  }
+
+  for (const log of logs) {
+    const messages = await log.waitFor(channels.length * perChannel, 60_000);
+    for (const channel of channels) {
+      const sequence = messages.filter((m) => m.channel === channel).map((m) => m.data);
+      assert.deepEqual(sequence, Array.from({ length: perChannel }, (_, n) => n), `${channel} in append order`);
+    }
+  }
+  await allAcknowledged(r);
+});

@@ -2,6 +2,7 @@ import { PusherError } from "../../protocol/errors.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
 import { PendingRequests } from "../../ipc/pending-requests.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
+import { PublishBatcher } from "../publish-batcher.js";
 import type { IpcTransport } from "../transport.js";
 import { isBrokerReply, type BrokerReply, type BrokerRequest, type WireOutcome } from "./wire.js";
 
@@ -12,6 +13,8 @@ export class EmbeddedBroker implements Broker {
   private readonly pending = new PendingRequests();
   private handler: (messages: Message[]) => void = () => undefined;
   private readonly detach: () => void;
+  /** One IPC message per tick carries every publish this worker made in it. */
+  private readonly batcher = new PublishBatcher((requests, arrivedAt) => this.publishNow(requests, arrivedAt));
 
   constructor(
     private readonly transport: IpcTransport<BrokerRequest>,
@@ -22,7 +25,11 @@ export class EmbeddedBroker implements Broker {
     });
   }
 
-  async publish(requests: PublishRequest[], arrivedAt = Date.now()): Promise<PublishOutcome[]> {
+  publish(requests: PublishRequest[], arrivedAt = Date.now()): Promise<PublishOutcome[]> {
+    return this.batcher.publish(requests, arrivedAt);
+  }
+
+  private async publishNow(requests: PublishRequest[], arrivedAt: number): Promise<PublishOutcome[]> {
     const result = (await this.request({ t: "broker:publish", requests }, Math.max(1, arrivedAt + this.timeoutMs - Date.now()))) as WireOutcome[];
     return result.map((o) => (o.ok ? o : { ok: false, error: new PusherError(o.error.code, o.error.message) }));
   }

@@ -9,6 +9,7 @@ import { releaseRedisClient } from "../../redis-client/connections.js";
 import type { MasterCheck } from "../../redis-client/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { mintEpoch } from "../epoch.js";
+import { PublishBatcher } from "../publish-batcher.js";
 import { AcknowledgedHeads } from "./acknowledged-heads.js";
 import { Canary } from "./canary.js";
 import { DeliveredPositions } from "./delivered-positions.js";
@@ -50,6 +51,8 @@ export class RedisBroker implements Broker {
   private readonly retry: CommandRetry;
   private readonly reconciler: Reconciler;
   private readonly replicas: ReplicaWait;
+  /** One script run (and at replica durability one WAIT) per tick carries every publish this worker made in it. */
+  private readonly batcher = new PublishBatcher((requests, arrivedAt) => this.publishNow(requests, arrivedAt));
   private handler: (messages: Message[]) => void = () => undefined;
   private resetHandler: (channel: string, head: StreamPosition) => void = () => undefined;
   private signalHandler: (json: string) => void = () => undefined;
@@ -102,7 +105,11 @@ export class RedisBroker implements Broker {
     return this.reader.start();
   }
 
-  async publish(requests: PublishRequest[], arrivedAt = Date.now()): Promise<PublishOutcome[]> {
+  publish(requests: PublishRequest[], arrivedAt = Date.now()): Promise<PublishOutcome[]> {
+    return this.batcher.publish(requests, arrivedAt);
+  }
+
+  private async publishNow(requests: PublishRequest[], arrivedAt: number): Promise<PublishOutcome[]> {
     const args = publishArgs(requests, this.options);
     // Retries, the post-failover gate and WAITs included: the publisher hears within timeoutMs.
     const deadline = arrivedAt + this.options.timeoutMs;

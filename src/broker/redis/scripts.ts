@@ -57,6 +57,9 @@ local function fresh() return fresh_epoch(prefix, ARGV[5], meta_ttl) end
 local fanout, fanout_len = prefix .. 'fanout', ARGV[6]
 local ts = now_ms()
 local results = {}
+-- A run carries every publish a worker made in one tick, often many on one channel: its head is
+-- read and its expiries set once per run (time stands still inside a script).
+local heads = {}
 local i = 8
 for r = 1, tonumber(ARGV[7]) do
   local id_key, id_ttl, message_id, event, data, count = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
@@ -69,14 +72,19 @@ for r = 1, tonumber(ARGV[7]) do
     local parts = {}
     for c = 1, count do
       local channel = ARGV[i + c - 1]
-      local mk, epoch, offset = head(prefix, channel, fresh)
+      local known = heads[channel]
+      local mk, epoch, offset
+      if known then mk, epoch, offset = known[1], known[2], known[3] else mk, epoch, offset = head(prefix, channel, fresh) end
       offset = offset + 1
       local hk = prefix .. 'h:' .. channel
       -- First the write that can fail (an ID not above the stream's): scripts are not rolled back.
       redis.call('XADD', hk, 'MAXLEN', size, offset .. '-0', 'v', event, 'd', data, 't', ts, 'i', message_id)
-      redis.call('PEXPIRE', hk, history_ttl)
       redis.call('HSET', mk, 'o', offset)
-      redis.call('PEXPIRE', mk, meta_ttl)
+      if not known then
+        redis.call('PEXPIRE', hk, history_ttl)
+        redis.call('PEXPIRE', mk, meta_ttl)
+      end
+      heads[channel] = { mk, epoch, offset }
       redis.call('XADD', fanout, 'MAXLEN', '~', fanout_len, '*', 'c', channel, 'v', event, 'd', data, 'e', epoch, 'o', offset, 't', ts, 'i', message_id)
       parts[c] = cjson.encode(channel) .. ':[' .. cjson.encode(epoch) .. ',' .. offset .. ']'
     end
