@@ -27,7 +27,10 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   const size = config.server.workers > 0 ? config.server.workers : os.availableParallelism();
   const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
   const pm2Metrics = new Pm2Metrics(size);
-  const router = new ConnectionRouter(logger.child({ module: "router" }), { headTimeoutMs: config.server.headersTimeoutMs });
+  const router = new ConnectionRouter(logger.child({ module: "router" }), {
+    headTimeoutMs: config.server.headersTimeoutMs,
+    onAccepted: () => metrics.acceptedConnections.inc(),
+  });
   const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
     watchdog.watch(worker, index);

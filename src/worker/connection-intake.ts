@@ -61,13 +61,15 @@ export function enforceTimeouts(httpServer: Server, timeouts: IntakeTimeouts): v
  * session held by another worker would get "Session ID unknown". Socket.IO clients open a new
  * connection per polling request once told to close; a browser could send its polling requests
  * on a connection it kept alive from a page or API call (the console publishes from the page), so
- * browsers (they send Origin or Sec-Fetch-Mode) are not kept alive either. Publishers and health
- * checks are, which is what makes single publishes fast.
+ * browsers are not kept alive either. A browser sends Origin (every POST and cross-origin request)
+ * or Sec-Fetch-Site (every request, where it sends Fetch metadata); Sec-Fetch-Mode alone does not
+ * tell, since Node's own fetch sends it too, and Node backends are the publishers keep-alive is
+ * for. Publishers and health checks are kept alive, which is what makes single publishes fast.
  */
 export function limitKeepAlive(httpServer: Server, socketIoPath: string): void {
   const prefix = `${socketIoPath.replace(/\/$/, "")}/`;
   httpServer.prependListener("request", (req, res) => {
-    const fromBrowser = req.headers.origin !== undefined || req.headers["sec-fetch-mode"] !== undefined;
+    const fromBrowser = req.headers.origin !== undefined || req.headers["sec-fetch-site"] !== undefined;
     if (fromBrowser || req.url?.startsWith(prefix)) res.setHeader("Connection", "close");
   });
 }
