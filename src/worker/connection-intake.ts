@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { isPrimaryToWorker, type WorkerToPrimary } from "../ipc/control.js";
 
@@ -55,6 +55,13 @@ export function enforceTimeouts(httpServer: Server, timeouts: IntakeTimeouts): v
   httpServer.emit("listening");
 }
 
+export interface KeepAlive {
+  /** From now on every answer closes its connection, and idle connections are closed now (the host drains). */
+  stop(): void;
+  /** Resolves once no API or health request is in flight, or at `deadline` (Date.now() ms). */
+  settled(deadline: number): Promise<void>;
+}
+
 /**
  * Keeps a connection alive only where that is safe: not for Socket.IO requests, and not for
  * browsers. A connection is routed once, by its first request; a later request on it that names a
@@ -65,11 +72,44 @@ export function enforceTimeouts(httpServer: Server, timeouts: IntakeTimeouts): v
  * or Sec-Fetch-Site (every request, where it sends Fetch metadata); Sec-Fetch-Mode alone does not
  * tell, since Node's own fetch sends it too, and Node backends are the publishers keep-alive is
  * for. Publishers and health checks are kept alive, which is what makes single publishes fast.
+ *
+ * A draining worker keeps none: nginx (its /v1/ upstream keeps connections) and publishers then
+ * open their next connection, which the primary routes elsewhere once this worker has gone,
+ * instead of sending a publish on a connection the worker is about to close with it unanswered.
  */
-export function limitKeepAlive(httpServer: Server, socketIoPath: string): void {
+export function limitKeepAlive(httpServer: Server, socketIoPath: string): KeepAlive {
   const prefix = `${socketIoPath.replace(/\/$/, "")}/`;
+  let stopped = false;
+  const inFlight = new Set<ServerResponse>();
+  let onSettled: (() => void) | undefined;
   httpServer.prependListener("request", (req, res) => {
+    const socketIo = req.url?.startsWith(prefix) === true;
     const fromBrowser = req.headers.origin !== undefined || req.headers["sec-fetch-site"] !== undefined;
-    if (fromBrowser || req.url?.startsWith(prefix)) res.setHeader("Connection", "close");
+    if (stopped || fromBrowser || socketIo) res.setHeader("Connection", "close");
+    // Long-polls are Socket.IO's to end (the socket drain); the API's requests are waited for.
+    if (socketIo) return;
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      if (inFlight.size === 0) onSettled?.();
+    });
   });
+  return {
+    stop() {
+      stopped = true;
+      // Requests already taken are answered, on a connection that then closes.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
+      httpServer.closeIdleConnections();
+    },
+    async settled(deadline) {
+      if (inFlight.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        onSettled = resolve;
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      });
+      clearTimeout(timer);
+      onSettled = undefined;
+    },
+  };
 }

@@ -72,7 +72,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   const httpServer = http.createServer(router);
   enforceTimeouts(httpServer, config.server);
   const io = createSocketServer(httpServer, config);
-  limitKeepAlive(httpServer, io.path());
+  const keepAlive = limitKeepAlive(httpServer, io.path());
   acceptHandedConnections(httpServer, sendToPrimary);
 
   const feeds = new ChannelFeeds(io, (message, reached) => {
@@ -117,9 +117,12 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     draining = true;
     const deadline = Date.now() + config.shutdown.deadlineMs - 1000;
     logger.info({ why, sockets: io.engine.clientsCount }, "draining");
+    keepAlive.stop();
     stopGuard();
     await drainSockets(io, config.shutdown.drainRate, deadline);
     await io.close().catch(() => undefined);
+    // Publishes this worker has taken are answered before the broker they wait on closes.
+    await keepAlive.settled(deadline);
     await ingress?.close();
     await broker.close();
     logger.info("worker stopped");
