@@ -87,8 +87,12 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
       process.exit(1);
     }, config.shutdown.deadlineMs);
     deadline.unref();
+    // Each worker's exit, not cluster.workers: Node keeps a worker there until its IPC channel
+    // emits "disconnect", which never comes for a worker that exits with a socket handoff
+    // unacknowledged (ChildProcess#disconnect waits for that acknowledgement). A drain whose
+    // workers had stopped in 0.4 s then waited out the deadline and exited 1 (fault bench).
     const waitForWorkers = (): void => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
+      if (pool.workers.every((worker) => worker.isDead())) {
         logger.info("stopped");
         process.exit(0);
       }
