@@ -58,7 +58,7 @@ export function enforceTimeouts(httpServer: Server, timeouts: IntakeTimeouts): v
 export interface KeepAlive {
   /** From now on every answer closes its connection, and idle connections are closed now (the host drains). */
   stop(): void;
-  /** Resolves once no API or health request is in flight, or at `deadline` (Date.now() ms). */
+  /** Resolves once no request that changes something (a publish) is in flight, or at `deadline` (Date.now() ms). */
   settled(deadline: number): Promise<void>;
 }
 
@@ -86,8 +86,11 @@ export function limitKeepAlive(httpServer: Server, socketIoPath: string): KeepAl
     const socketIo = req.url?.startsWith(prefix) === true;
     const fromBrowser = req.headers.origin !== undefined || req.headers["sec-fetch-site"] !== undefined;
     if (stopped || fromBrowser || socketIo) res.setHeader("Connection", "close");
-    // Long-polls are Socket.IO's to end (the socket drain); the API's requests are waited for.
-    if (socketIo) return;
+    // Only requests that change something (publishes) are waited for: long-polls are Socket.IO's
+    // to end (the socket drain), and a GET cut at exit (health, metrics, channel state) is retried
+    // by nginx or its client. A /metrics request waits for every worker's figures, and held one
+    // drain until the deadline in the fault bench.
+    if (socketIo || req.method === "GET" || req.method === "HEAD") return;
     inFlight.add(res);
     res.once("close", () => {
       inFlight.delete(res);

@@ -24,6 +24,8 @@ import { createSocketServer } from "./socket-server.js";
 
 const READINESS_PROBE_MS = 2000;
 const METRICS_TIMEOUT_MS = 5000;
+/** How long a draining worker waits for the publishes it holds (they take milliseconds when Redis is well). */
+const PUBLISH_SETTLE_MS = 2000;
 
 /**
  * A worker: HTTP API, health endpoints and socket.io, wired synchronously on the first tick so a
@@ -121,8 +123,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     stopGuard();
     await drainSockets(io, config.shutdown.drainRate, deadline);
     await io.close().catch(() => undefined);
-    // Publishes this worker has taken are answered before the broker they wait on closes.
-    await keepAlive.settled(deadline);
+    // Publishes this worker has taken are answered before the broker they wait on closes; one
+    // still waiting after PUBLISH_SETTLE_MS waits on a sick broker, and is cut (nginx says 503).
+    await keepAlive.settled(Math.min(deadline, Date.now() + PUBLISH_SETTLE_MS));
     await ingress?.close();
     await broker.close();
     logger.info("worker stopped");
