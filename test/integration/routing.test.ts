@@ -98,7 +98,8 @@ test("a worker SIGKILLed while publishes and polling requests are in flight, rep
     await withTimeout(Promise.all(marker), 5000, "the survivors' clients to get the marker");
     assert.equal(disconnected.size + received.size, clients.length, `round ${round}: every client either noticed the kill or still receives (${Date.now() - killed} ms)`);
     for (const c of clients) c.disconnect();
-    await host.waitForLog((l) => l.msg === "worker ready" && l.index === index && l.workerPid !== pid);
+    // Its respawn's line, not the first one of this slot (a slot killed twice would match that).
+    await host.waitForLog((l) => l.msg === "worker ready" && l.index === index && l.workerPid !== pid && Number(l.time) >= killed);
   }
   await load.stop();
   assert.equal(load.outcomes.hung, 0, `no publish waits for the client's own timeout: ${JSON.stringify(load.outcomes)}`);
