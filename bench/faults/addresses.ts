@@ -4,12 +4,18 @@
  * hash to one host and a host fault would then hit no client (or every one).
  */
 import http from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UPSTREAM_HEADER } from "../../test/helpers/nginx.js";
 
 /** Candidates 127.0.<block>.1, .2, ...: each consumer of addresses takes its own block. */
 const CANDIDATES_PER_BLOCK = 64;
+/** The block, size and pace of the probes that tell whether nginx routes to a host again. */
+const PROBE_BLOCK = 250;
+const PROBE_ADDRESSES = 8;
+const PROBE_INTERVAL_MS = 200;
 
-function upstreamFor(proxyUrl: string, localAddress: string): Promise<string> {
+/** The host ("127.0.0.1:port") nginx sends a short request from `localAddress` to now. */
+export function upstreamFor(proxyUrl: string, localAddress: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const request = http.get(new URL("/healthz", proxyUrl), { localAddress, agent: false, timeout: 10_000 }, (response) => {
       response.resume();
@@ -18,6 +24,24 @@ function upstreamFor(proxyUrl: string, localAddress: string): Promise<string> {
     request.on("timeout", () => request.destroy(new Error(`no answer from ${proxyUrl} for ${localAddress}`)));
     request.on("error", reject);
   });
+}
+
+/**
+ * Resolves once nginx routes a short request to `upstream` again, from one of a few source
+ * addresses (those hashing to it, once nginx has taken the host back; until then it passes them on
+ * to another host). A host that failed is held back for fail_timeout, and only a finished request
+ * brings it back: the documented rolling restart waits for this before draining the next host,
+ * or the next host's clients have nowhere to go ("no live upstreams").
+ */
+export async function untilRoutedTo(proxyUrl: string, upstream: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const candidates = Array.from({ length: PROBE_ADDRESSES }, (_, i) => `127.0.${PROBE_BLOCK}.${i + 1}`);
+  while (Date.now() < deadline) {
+    const answers = await Promise.all(candidates.map((address) => upstreamFor(proxyUrl, address).catch(() => "")));
+    if (answers.includes(upstream)) return true;
+    await sleep(PROBE_INTERVAL_MS);
+  }
+  return false;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RedisNode } from "../../test/helpers/redis-topology.js";
+import { untilRoutedTo } from "./addresses.js";
 import type { Fleet } from "./fleet.js";
 import type { FaultPlan } from "./plan.js";
 
@@ -130,9 +131,15 @@ export const faults: readonly Fault[] = [
   },
   {
     name: "rolling-restart",
-    describe: "drain and restart each host in turn, the next once the previous is ready",
+    describe: "drain and restart each host in turn, the next once nginx routes to the previous one again (the documented procedure)",
     async inject(context, step) {
-      for (let index = 0; index < context.fleet.hosts.length; index++) await drainHost(context, index, step);
+      const { fleet, plan } = context;
+      for (let index = 0; index < fleet.hosts.length; index++) {
+        await drainHost(context, index, step);
+        if (index === fleet.hosts.length - 1) break;
+        const back = await untilRoutedTo(fleet.proxy.url, `127.0.0.1:${fleet.ports[index]}`, plan.stepTimeoutMs);
+        step(back ? `nginx routes to host ${index} again` : `nginx does not route to host ${index} again`);
+      }
     },
   },
 ];

@@ -11,6 +11,8 @@ export interface ConnectionRouterOptions {
   headTimeoutMs: number;
   /** Route after this many bytes even without a whole request line (the worker's parser then refuses it). */
   maxHeadBytes?: number;
+  /** Called for every TCP connection accepted, before routing. */
+  onAccepted?: () => void;
 }
 
 const MAX_HEAD_BYTES = 8192;
@@ -20,6 +22,11 @@ const NO_WORKER = rawErrorResponse("unavailable", "No worker on this host is rea
 interface ReadableHandle {
   reading?: boolean;
   readStop?(): number;
+  close?(): void;
+}
+
+function handleOf(socket: net.Socket): ReadableHandle | undefined {
+  return (socket as unknown as { _handle?: ReadableHandle })._handle ?? undefined;
 }
 
 /**
@@ -33,7 +40,7 @@ interface ReadableHandle {
  * hang this way. Stopping reads leaves the bytes in the kernel for the worker.
  */
 function stopReading(socket: net.Socket): void {
-  const handle = (socket as unknown as { _handle?: ReadableHandle })._handle;
+  const handle = handleOf(socket);
   if (handle?.readStop) {
     handle.reading = false;
     handle.readStop();
@@ -52,6 +59,15 @@ export class ConnectionRouter {
   private readonly table = new RoutingTable<Worker>();
   /** Sockets whose handoff has not been written yet, per worker: a worker that dies strands them. */
   private readonly inFlight = new Map<Worker, Set<net.Socket>>();
+  /**
+   * Per worker, the handle of the last socket handed over: written, but perhaps not yet
+   * acknowledged. Node keeps a sent handle open in the sender until the receiver acknowledges it,
+   * and when the receiver dies first it never closes it (ChildProcess#disconnect waits for a
+   * queue only an acknowledgement flushes): that connection would stay open, unanswered, for as
+   * long as the primary lives. One per kill in the fault bench: a publish nginx waited on until
+   * the publisher gave up, a long-poll that left its client "connected" and fed nothing.
+   */
+  private readonly lastHanded = new Map<Worker, ReadableHandle>();
   private readonly maxHeadBytes: number;
 
   constructor(
@@ -93,9 +109,13 @@ export class ConnectionRouter {
     // Handoffs queued behind one the dead worker never acknowledged are never written, and their
     // callbacks never run: close them here or they stay open, unread, for good.
     for (const socket of stranded ?? []) socket.destroy();
+    // Closing a handle twice is a no-op, so whether it was acknowledged (and closed) or not does not matter.
+    this.lastHanded.get(worker)?.close?.();
+    this.lastHanded.delete(worker);
   }
 
   private accept(socket: net.Socket): void {
+    this.options.onAccepted?.();
     socket.on("error", (err) => this.logger.debug({ err }, "client connection failed before routing"));
     socket.setTimeout(this.options.headTimeoutMs, () => socket.destroy());
     const chunks: Buffer[] = [];
@@ -122,13 +142,21 @@ export class ConnectionRouter {
     }
     stopReading(socket);
     socket.setTimeout(0);
+    // Sending takes the handle off the socket: keep it, for the case the worker dies unacknowledging.
+    const handle = handleOf(socket);
     this.table.opened(worker);
     let pending = this.inFlight.get(worker);
     if (!pending) this.inFlight.set(worker, (pending = new Set()));
     pending.add(socket);
     handOver(worker, socket, head, (err) => {
       pending.delete(socket);
-      if (!err) return;
+      if (!err) {
+        // Node writes a handle only once the previous one is acknowledged: only this one may still
+        // be open here. Written to a worker already gone: nobody will close it but us.
+        if (this.table.held(worker) === undefined) handle?.close?.();
+        else if (handle) this.lastHanded.set(worker, handle);
+        return;
+      }
       // The worker died (EPIPE, ERR_IPC_CHANNEL_CLOSED) while this socket was on its way.
       this.table.closed(worker, 1);
       this.logger.warn({ err, workerPid: worker.process.pid }, "handing a connection to a worker failed; closed it");

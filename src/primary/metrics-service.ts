@@ -12,6 +12,12 @@ export class MetricsService {
   readonly registry = new client.Registry();
   readonly workerDeaths = new client.Counter({ name: "pusher_worker_deaths_total", help: "Workers that died while the host was serving (respawned unless crashing in a loop)", registers: [this.registry] });
 
+  readonly acceptedConnections = new client.Counter({
+    name: "pusher_accepted_connections_total",
+    help: "TCP connections the host accepted (each routed to a worker by its first request; a kept-alive connection counts once however many requests it carries)",
+    registers: [this.registry],
+  });
+
   constructor(private readonly logger: Logger) {}
 
   /** Serves metric requests from one worker. */

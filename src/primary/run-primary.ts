@@ -36,7 +36,10 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   const watchdog = new WorkerWatchdog(config.server.workerStallTimeoutMs, logger.child({ module: "watchdog" }));
   const pm2Metrics = new Pm2Metrics(size);
   const series = new WorkerSeries(size);
-  const router = new ConnectionRouter(logger.child({ module: "router" }), { headTimeoutMs: config.server.headersTimeoutMs });
+  const router = new ConnectionRouter(logger.child({ module: "router" }), {
+    headTimeoutMs: config.server.headersTimeoutMs,
+    onAccepted: () => metrics.acceptedConnections.inc(),
+  });
   const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
     watchdog.watch(worker, index);
@@ -98,8 +101,12 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
     deadline.unref();
     const stopAt = Date.now() + config.shutdown.deadlineMs;
     let exiting = false;
+    // Each worker's exit, not cluster.workers: Node keeps a worker there until its IPC channel
+    // emits "disconnect", which never comes for a worker that exits with a socket handoff
+    // unacknowledged (ChildProcess#disconnect waits for that acknowledgement). A drain whose
+    // workers had stopped in 0.4 s then waited out the deadline and exited 1 (fault bench).
     const waitForWorkers = (): void => {
-      if (exiting || Object.keys(cluster.workers ?? {}).length > 0) return;
+      if (exiting || !pool.workers.every((worker) => worker.isDead())) return;
       exiting = true;
       // The workers' last leaves are queued by now; what the receivers do not take in time is lost.
       void (webhooks?.flush(stopAt - 500) ?? Promise.resolve()).finally(() => {

@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { isPrimaryToWorker, type WorkerToPrimary } from "../ipc/control.js";
 
@@ -55,19 +55,64 @@ export function enforceTimeouts(httpServer: Server, timeouts: IntakeTimeouts): v
   httpServer.emit("listening");
 }
 
+export interface KeepAlive {
+  /** From now on every answer closes its connection, and idle connections are closed now (the host drains). */
+  stop(): void;
+  /** Resolves once no request that changes something (a publish) is in flight, or at `deadline` (Date.now() ms). */
+  settled(deadline: number): Promise<void>;
+}
+
 /**
  * Keeps a connection alive only where that is safe: not for Socket.IO requests, and not for
  * browsers. A connection is routed once, by its first request; a later request on it that names a
  * session held by another worker would get "Session ID unknown". Socket.IO clients open a new
  * connection per polling request once told to close; a browser could send its polling requests
  * on a connection it kept alive from a page or API call (the console publishes from the page), so
- * browsers (they send Origin or Sec-Fetch-Mode) are not kept alive either. Publishers and health
- * checks are, which is what makes single publishes fast.
+ * browsers are not kept alive either. A browser sends Origin (every POST and cross-origin request)
+ * or Sec-Fetch-Site (every request, where it sends Fetch metadata); Sec-Fetch-Mode alone does not
+ * tell, since Node's own fetch sends it too, and Node backends are the publishers keep-alive is
+ * for. Publishers and health checks are kept alive, which is what makes single publishes fast.
+ *
+ * A draining worker keeps none: nginx (its /v1/ upstream keeps connections) and publishers then
+ * open their next connection, which the primary routes elsewhere once this worker has gone,
+ * instead of sending a publish on a connection the worker is about to close with it unanswered.
  */
-export function limitKeepAlive(httpServer: Server, socketIoPath: string): void {
+export function limitKeepAlive(httpServer: Server, socketIoPath: string): KeepAlive {
   const prefix = `${socketIoPath.replace(/\/$/, "")}/`;
+  let stopped = false;
+  const inFlight = new Set<ServerResponse>();
+  let onSettled: (() => void) | undefined;
   httpServer.prependListener("request", (req, res) => {
-    const fromBrowser = req.headers.origin !== undefined || req.headers["sec-fetch-mode"] !== undefined;
-    if (fromBrowser || req.url?.startsWith(prefix)) res.setHeader("Connection", "close");
+    const socketIo = req.url?.startsWith(prefix) === true;
+    const fromBrowser = req.headers.origin !== undefined || req.headers["sec-fetch-site"] !== undefined;
+    if (stopped || fromBrowser || socketIo) res.setHeader("Connection", "close");
+    // Only requests that change something (publishes) are waited for: long-polls are Socket.IO's
+    // to end (the socket drain), and a GET cut at exit (health, metrics, channel state) is retried
+    // by nginx or its client. A /metrics request waits for every worker's figures, and held one
+    // drain until the deadline in the fault bench.
+    if (socketIo || req.method === "GET" || req.method === "HEAD") return;
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      if (inFlight.size === 0) onSettled?.();
+    });
   });
+  return {
+    stop() {
+      stopped = true;
+      // Requests already taken are answered, on a connection that then closes.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
+      httpServer.closeIdleConnections();
+    },
+    async settled(deadline) {
+      if (inFlight.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        onSettled = resolve;
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      });
+      clearTimeout(timer);
+      onSettled = undefined;
+    },
+  };
 }

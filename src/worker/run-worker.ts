@@ -32,6 +32,8 @@ import { createSocketServer } from "./socket-server.js";
 
 const READINESS_PROBE_MS = 2000;
 const METRICS_TIMEOUT_MS = 5000;
+/** How long a draining worker waits for the publishes it holds (they take milliseconds when Redis is well). */
+const PUBLISH_SETTLE_MS = 2000;
 
 /**
  * A worker: HTTP API, health endpoints and socket.io, wired synchronously on the first tick so a
@@ -88,7 +90,7 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
   const httpServer = http.createServer(router);
   enforceTimeouts(httpServer, config.server);
   const io = createSocketServer(httpServer, config);
-  limitKeepAlive(httpServer, io.path());
+  const keepAlive = limitKeepAlive(httpServer, io.path());
   acceptHandedConnections(httpServer, sendToPrimary);
 
   let delivered = 0;
@@ -155,9 +157,13 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
     draining = true;
     const deadline = Date.now() + config.shutdown.deadlineMs - 1000;
     logger.info({ why, sockets: io.engine.clientsCount }, "draining");
+    keepAlive.stop();
     stopGuard();
     await drainSockets(io, config.shutdown.drainRate, deadline);
     await io.close().catch(() => undefined);
+    // Publishes this worker has taken are answered before the broker they wait on closes; one
+    // still waiting after PUBLISH_SETTLE_MS waits on a sick broker, and is cut (nginx says 503).
+    await keepAlive.settled(Math.min(deadline, Date.now() + PUBLISH_SETTLE_MS));
     await ingress?.close();
     occupancy.close();
     await channelState.close();

@@ -107,12 +107,28 @@ export function readShippedSnippet(): Directive[] {
   return parseNginxConf(readFileSync(SHIPPED_SNIPPET, "utf8"));
 }
 
-/** The name of the upstream the snippet proxies to (`proxy_pass http://<name>`). */
-export function proxiedUpstreamName(snippet: Directive[]): string {
-  const target = findOne(snippet, "proxy_pass").args[0] ?? "";
+/** The name of the upstream a location proxies to (`proxy_pass http://<name>`). */
+export function proxiedUpstreamName(location: Directive): string {
+  const target = findOne(location.block ?? [], "proxy_pass").args[0] ?? "";
   const name = /^https?:\/\/([^/:]+)$/.exec(target)?.[1];
   if (name === undefined) throw new Error(`proxy_pass ${target} does not name an upstream`);
   return name;
+}
+
+/** The server blocks that serve pusher: those with TLS listeners (the port-80 one only redirects). */
+export function pusherServers(conf: Directive[]): Directive[] {
+  const servers = findAll(conf, "server").filter((s) => findAll(s.block ?? [], "listen").some((l) => l.args.includes("ssl")));
+  if (servers.length === 0) throw new Error("the shipped pusher.conf has no TLS server block");
+  return servers;
+}
+
+/** The shipped locations, named ones included, with the snippet include pointed at `snippetPath`. */
+export function shippedLocations(conf: Directive[], snippetPath: string): Directive[] {
+  const locations = findAll(pusherServers(conf)[0]!.block!, "location");
+  return locations.map((location) => ({
+    ...location,
+    block: location.block?.map((d) => (d.name === "include" && path.basename(d.args[0] ?? "") === path.basename(SHIPPED_SNIPPET) ? { ...d, args: [snippetPath] } : d)),
+  }));
 }
 
 /**

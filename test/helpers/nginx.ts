@@ -4,7 +4,7 @@ import { chmod, copyFile, readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
-import { findAll, findOne, loopbackUpstream, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk } from "./nginx-conf.js";
+import { findAll, loopbackUpstream, readShippedConf, renderNginxConf, SHIPPED_SNIPPET, shippedLocations } from "./nginx-conf.js";
 import { freePort, killAtExit, killGroup, makeTempDir, removeTempDir } from "./scratch.js";
 
 const START_TIMEOUT_MS = 10_000;
@@ -45,8 +45,8 @@ export function confinedNginxConf(dir: string, http: string, workerConnections =
     `    worker_connections ${workerConnections};`,
     "}",
     "http {",
-    // Which host served each request and what it answered: what a failure needs explaining.
-    "    log_format upstreams '$msec $status $request_time \"$request\" upstream=$upstream_addr status=$upstream_status';",
+    // Who asked, which host served each request and what it answered: what a failure needs explaining.
+    "    log_format upstreams '$msec $status $request_time $remote_addr \"$request\" upstream=$upstream_addr status=$upstream_status';",
     `    access_log ${path.join(dir, "access.log")} upstreams;`,
     ...temp,
     http,
@@ -90,17 +90,16 @@ class PortTaken extends Error {}
 /** Which host answered, added by the test proxy to every answer. */
 export const UPSTREAM_HEADER = "X-Test-Upstream";
 
-/** The http {} body: the shipped map and upstream (hosts replaced) and a server using the shipped snippet. */
+/**
+ * The http {} body: the shipped maps and upstreams (hosts replaced by loopback ports) and a server
+ * with the shipped locations, which include a copy of the shipped snippet.
+ */
 async function proxyConf(dir: string, listenPort: number, upstreamPorts: number[]): Promise<string> {
   const conf = readShippedConf();
-  const snippet = readShippedSnippet();
-  const snippetCopy = path.join(dir, "pusher-proxy.conf");
+  const snippetCopy = path.join(dir, path.basename(SHIPPED_SNIPPET));
   await copyFile(SHIPPED_SNIPPET, snippetCopy);
-  const connectionVariable = findOne(snippet, "proxy_set_header", "Connection").args[1]!;
-  const map = findOne(conf, "map", "$http_upgrade", connectionVariable);
-  const upstream = loopbackUpstream(conf, proxiedUpstreamName(snippet), upstreamPorts);
-  // The named locations the snippet's error_page sends failures to, as shipped.
-  const named = findAll(walk(conf), "location").filter((l) => l.args[0]?.startsWith("@"));
+  const maps = findAll(conf, "map");
+  const upstreams = findAll(conf, "upstream").map((u) => loopbackUpstream(conf, u.args[0]!, upstreamPorts));
   const server = {
     name: "server",
     args: [],
@@ -108,11 +107,10 @@ async function proxyConf(dir: string, listenPort: number, upstreamPorts: number[
       { name: "listen", args: [`127.0.0.1:${listenPort}`] },
       // Test-only: which host answered, so a test can tell where nginx routes.
       { name: "add_header", args: [UPSTREAM_HEADER, "$upstream_addr", "always"] },
-      { name: "location", args: ["/"], block: [{ name: "include", args: [snippetCopy] }] },
-      ...named,
+      ...shippedLocations(conf, snippetCopy),
     ],
   };
-  return renderNginxConf([map, upstream, server], "    ");
+  return renderNginxConf([...maps, ...upstreams, server], "    ");
 }
 
 async function launchOn(dir: string, port: number, upstreamPorts: number[], workerConnections?: number): Promise<NginxProxy> {

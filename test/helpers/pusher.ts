@@ -122,10 +122,15 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
   return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited, stderr: stderrSoFar };
 }
 
-/** The Socket.IO connections a host holds now, from its /metrics (summed over its workers). */
-export async function connectionCount(host: PusherHost): Promise<number> {
+/** A host-wide figure (summed over its workers, or the primary's own) from the host's /metrics. */
+export async function hostMetric(host: PusherHost, name: string): Promise<number> {
   const text = await (await fetch(`${host.url}/metrics`)).text();
-  const value = /^pusher_connections (\d+)$/m.exec(text)?.[1];
-  if (value === undefined) throw new Error(`${host.url}/metrics has no pusher_connections`);
+  const value = new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1];
+  if (value === undefined) throw new Error(`${host.url}/metrics has no ${name}`);
   return Number(value);
+}
+
+/** The Socket.IO connections a host holds now. */
+export function connectionCount(host: PusherHost): Promise<number> {
+  return hostMetric(host, "pusher_connections");
 }

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import test from "node:test";
 import type { ReconnectNotice } from "../../src/protocol/events.js";
 import { connectSocket, subscribe } from "../helpers/clients.js";
-import { startPusher } from "../helpers/pusher.js";
+import { connectionsHeldBy, unreadBytesHeldBy } from "../helpers/held-connections.js";
+import { DEV_API_KEY, startPusher } from "../helpers/pusher.js";
+import { withTimeout } from "../helpers/with-timeout.js";
 
 test("SIGTERM drains: readyz 503, handshakes refused, clients told to reconnect in paced batches, exit 0", async (t) => {
   const host = await startPusher(t, { workers: 2, env: { PUSHER_DRAIN_RATE: "20" } });
@@ -70,4 +73,66 @@ test("SIGTERM reaches a worker at once, even behind a backlog of socket handoffs
   process.kill(host.pid, "SIGTERM");
   assert.equal(await host.exited, 0, "the worker drained and stopped before shutdown.deadlineMs");
   assert.ok(!host.lines.some((l) => l.msg === "workers did not stop before the deadline; killing them"));
+});
+
+test("SIGTERM with publishes on kept-alive connections: idle ones are closed at once, the one in flight is answered (Connection: close) before the worker exits", async (t) => {
+  const host = await startPusher(t, { workers: 1 });
+  const worker = host.workers.get(0)!;
+  const connect = async (): Promise<net.Socket> => {
+    const socket = net.connect(host.port, "127.0.0.1");
+    t.after(() => socket.destroy());
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    return socket;
+  };
+  const publish = (body: string): string =>
+    `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${DEV_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  const answers = (socket: net.Socket): (() => string) => {
+    let text = "";
+    socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+    return () => text;
+  };
+
+  // One connection kept alive after a publish, one holding a publish whose body is half sent.
+  const idle = await connect();
+  const idleAnswers = answers(idle);
+  const first = JSON.stringify({ channel: "drain-keepalive", event: "e", data: 1 });
+  idle.write(publish(first) + first);
+  while (!/\r\n\r\n\{.*\}$/s.test(idleAnswers())) await once(idle, "data");
+  assert.match(idleAnswers(), /^HTTP\/1\.1 200 .*\r\nConnection: keep-alive\r\n/s);
+  const held = await connect();
+  const heldAnswers = answers(held);
+  const second = JSON.stringify({ channel: "drain-keepalive", event: "e", data: 2 });
+  held.write(publish(second) + second.slice(0, 10));
+  while (connectionsHeldBy(worker, host.port) < 2 || unreadBytesHeldBy(worker, host.port) > 0) await sleep(20);
+
+  process.kill(host.pid, "SIGTERM");
+  await withTimeout(once(idle, "close"), 5000, "the idle kept-alive connection to be closed");
+  held.write(second.slice(10));
+  await withTimeout(once(held, "close"), 5000, "the held publish's connection to be closed after its answer");
+  assert.match(heldAnswers(), /^HTTP\/1\.1 200 .*\r\nConnection: close\r\n/s, "answered 200, and told the connection closes");
+  assert.equal(await host.exited, 0);
+});
+
+test("SIGTERM, then a worker dies with a socket handoff unacknowledged: the host still exits 0 at once, not at the deadline", async (t) => {
+  const host = await startPusher(t, { workers: 1, env: { PUSHER_SHUTDOWN_DEADLINE_MS: "8000" } });
+  const worker = host.workers.get(0)!;
+  // Whether Node's cluster ever forgets such a worker depends on whether its exit or its IPC
+  // channel's end is seen first (the fault bench met the bad order; this test does not force it):
+  // the primary must count exited workers, whatever cluster.workers says.
+  // A stopped worker acknowledges no handoff: the primary writes this connection's and waits.
+  process.kill(worker, "SIGSTOP");
+  const socket = net.connect(host.port, "127.0.0.1");
+  t.after(() => socket.destroy());
+  socket.on("error", () => undefined);
+  await once(socket, "connect");
+  socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  while (unreadBytesHeldBy(host.pid, host.port) > 0 || connectionsHeldBy(host.pid, host.port) === 0) await sleep(20);
+
+  const signalled = Date.now();
+  process.kill(host.pid, "SIGTERM");
+  await host.waitForLog((l) => l.msg === "shutting down");
+  process.kill(worker, "SIGKILL");
+  assert.equal(await withTimeout(host.exited, 6000, "the host to exit"), 0);
+  assert.ok(Date.now() - signalled < 4000, `exited ${Date.now() - signalled} ms after SIGTERM, not at the 8 s deadline`);
 });

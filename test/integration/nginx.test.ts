@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { copyFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
@@ -7,11 +8,12 @@ import { promisify } from "node:util";
 import { schema } from "../../src/config/schema.js";
 import { nextState } from "../helpers/client-states.js";
 import { checkNginxConf, confinedNginxConf, startNginx } from "../helpers/nginx.js";
-import { findAll, findOne, proxiedUpstreamName, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk, type Directive } from "../helpers/nginx-conf.js";
-import { connectionsHeldBy } from "../helpers/held-connections.js";
+import { findAll, findOne, proxiedUpstreamName, pusherServers, readShippedConf, readShippedSnippet, renderNginxConf, SHIPPED_SNIPPET, walk, type Directive } from "../helpers/nginx-conf.js";
+import { connectionsHeldBy, unreadBytesHeldBy } from "../helpers/held-connections.js";
 import { FleetTraffic, hostHoldingAll, startFleet } from "../helpers/nginx-fleet.js";
-import { connectionCount, DEV_API_KEY, startPusher } from "../helpers/pusher.js";
-import { startRedis } from "../helpers/redis-topology.js";
+import { connectionCount, DEV_API_KEY, hostMetric, startPusher } from "../helpers/pusher.js";
+import { ChannelRecorder } from "../helpers/steady-traffic.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 import { freePort, tempDir } from "../helpers/scratch.js";
 
@@ -37,14 +39,20 @@ test("the shipped files carry what DESIGN §7 asks of nginx", () => {
   const conf = readShippedConf();
   const snippet = readShippedSnippet();
   const one = (name: string, ...args: string[]): string[] => findOne(snippet, name, ...args).args;
+  const [server] = pusherServers(conf);
+  const socketIoLocation = findOne(server!.block!, "location", "/");
+  const apiLocation = findOne(server!.block!, "location", "/v1/");
+  const socketIo = socketIoLocation.block!;
+  const api = apiLocation.block!;
 
   // WebSocket upgrade: HTTP/1.1 and Upgrade/Connection, the latter from a map of $http_upgrade.
   assert.deepEqual(one("proxy_http_version"), ["1.1"]);
   assert.deepEqual(one("proxy_set_header", "Upgrade"), ["Upgrade", "$http_upgrade"]);
-  const connection = one("proxy_set_header", "Connection")[1]!;
+  assert.deepEqual(findAll(snippet, "proxy_set_header", "Connection"), [], "each location sets its own Connection");
+  const connection = findOne(socketIo, "proxy_set_header", "Connection").args[1]!;
   const map = findOne(conf, "map", "$http_upgrade", connection);
   assert.deepEqual(findOne(map.block!, "default").args, ["upgrade"]);
-  assert.deepEqual(findOne(map.block!, "''").args, ["close"], "plain requests close their upstream connection");
+  assert.deepEqual(findOne(map.block!, "''").args, ["close"], "plain Socket.IO requests close their upstream connection");
 
   // Quiet sockets and held polls must outlive one ping round.
   const pingRound = (schema.server.pingIntervalMs.default + schema.server.pingTimeoutMs.default) / 1000;
@@ -64,8 +72,8 @@ test("the shipped files carry what DESIGN §7 asks of nginx", () => {
   assert.equal(status, "503");
   assert.equal(JSON.parse(body!.slice(1, -1)).error.code, "unavailable");
 
-  // Several hosts, sticky by the whole client address, passive health, no reused connections.
-  const upstream = findOne(conf, "upstream", proxiedUpstreamName(snippet)).block!;
+  // Socket.IO: several hosts, sticky by the whole client address, passive health, no reused connections.
+  const upstream = findOne(conf, "upstream", proxiedUpstreamName(socketIoLocation)).block!;
   assert.deepEqual(findOne(upstream, "hash").args, ["$remote_addr", "consistent"]);
   assert.deepEqual(findAll(upstream, "keepalive"), [], "no upstream keepalive: sticky routes a TCP connection by its first request");
   assert.deepEqual(findAll(upstream, "ip_hash"), []);
@@ -76,14 +84,23 @@ test("the shipped files carry what DESIGN §7 asks of nginx", () => {
     assert.ok(server.args.some((a) => /^fail_timeout=\d+(ms|s|m)?$/.test(a)), `${server.args[0]} has fail_timeout`);
   }
 
-  // TLS terminated at nginx, with the snippet behind `location /`.
-  const servedOverTls = findAll(conf, "server").filter((s) => findAll(s.block!, "listen").some((l) => l.args.includes("ssl")));
-  assert.ok(servedOverTls.length > 0, "a TLS server block");
-  for (const server of servedOverTls) {
-    findOne(server.block!, "ssl_certificate");
-    findOne(server.block!, "ssl_certificate_key");
-    const root = findOne(server.block!, "location", "/");
-    assert.equal(path.basename(findOne(root.block!, "include").args[0]!), path.basename(SHIPPED_SNIPPET));
+  // The HTTP API: the same hosts, kept-alive connections, dropped before pusher would drop them.
+  const apiUpstream = findOne(conf, "upstream", proxiedUpstreamName(apiLocation)).block!;
+  assert.deepEqual(findOne(api, "proxy_set_header", "Connection").args, ["Connection", '""'], "no Connection: close to the host");
+  assert.deepEqual(findAll(apiUpstream, "server"), servers, "the API upstream lists the same hosts, with the same parameters");
+  assert.deepEqual(findAll(apiUpstream, "hash"), [], "the API needs no stickiness");
+  assert.ok(Number(findOne(apiUpstream, "keepalive").args[0]) > 0, "keepalive to the hosts");
+  const idleSeconds = seconds(findOne(apiUpstream, "keepalive_timeout").args[0]!);
+  assert.ok(idleSeconds * 1000 < schema.server.keepAliveTimeoutMs.default, `keepalive_timeout below server.keepAliveTimeoutMs (${schema.server.keepAliveTimeoutMs.default} ms)`);
+
+  // TLS terminated at nginx, with the snippet in both locations.
+  for (const tls of pusherServers(conf)) {
+    findOne(tls.block!, "ssl_certificate");
+    findOne(tls.block!, "ssl_certificate_key");
+    for (const prefix of ["/", "/v1/"]) {
+      const block = findOne(tls.block!, "location", prefix).block!;
+      assert.equal(path.basename(findOne(block, "include").args[0]!), path.basename(SHIPPED_SNIPPET));
+    }
   }
 });
 
@@ -174,19 +191,67 @@ test("a host behind nginx dies: every client reconnects through nginx to the oth
   assert.ok(late.messages.length > 0, "the late client received live messages");
 });
 
-test("a publish whose worker is SIGKILLed mid-request is answered 503 with Retry-After and a JSON error through nginx", async (t) => {
-  // A stopped Redis keeps the publish waiting in the worker, so the kill lands mid-request.
-  const redis = await startRedis(t);
-  const host = await startPusher(t, { workers: 1, env: { PUSHER_REDIS_MODE: "standalone", PUSHER_REDIS_URL: `redis://${redis.address}` } });
-  const proxy = await startNginx(t, [host.port]);
-  const worker = host.workers.get(0)!;
-  redis.signal("SIGSTOP"); // startRedis's teardown SIGKILLs it, stopped or not
-  const answer = fetch(`${proxy.url}/v1/publish`, {
+/** POST /v1/publish of `{ seq }` through `url`; resolves with the answer. */
+function publishThrough(url: string, channel: string, seq: number): Promise<Response> {
+  return fetch(`${url}/v1/publish`, {
     method: "POST",
     headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ channel: "nginx-stranded", event: "e", data: 1, id: "retry-me" }),
+    body: JSON.stringify({ channel, event: "seq", data: { seq }, id: `${channel}-${seq}` }),
   });
-  await withTimeout((async () => { while (connectionsHeldBy(worker, host.port) === 0) await new Promise((r) => setTimeout(r, 20)); })(), 5000, "the worker to hold the publish");
+}
+
+async function assertPublished(answer: Promise<Response>): Promise<void> {
+  const res = await answer;
+  assert.equal(res.status, 200, await res.text());
+  await res.arrayBuffer().catch(() => undefined);
+}
+
+test("publishes through nginx reuse a few kept-alive upstream connections, beside Socket.IO clients on websocket and long-polling", async (t) => {
+  const host = await startPusher(t, { workers: 2 });
+  const proxy = await startNginx(t, [host.port]);
+  const channel = `nginx-keepalive-${randomUUID().slice(0, 8)}`;
+  const clients = [new ChannelRecorder(t, proxy.url, channel, ["websocket"]), new ChannelRecorder(t, proxy.url, channel, ["polling"])];
+  await Promise.all(clients.map((c) => c.subscribed()));
+
+  // On a channel nobody polls, so the count is the publishes' own connections.
+  const PUBLISHES = 200;
+  const CONCURRENCY = 4;
+  const before = await hostMetric(host, "pusher_accepted_connections_total");
+  for (let seq = 0; seq < PUBLISHES; seq += CONCURRENCY) {
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => assertPublished(publishThrough(proxy.url, `${channel}-quiet`, seq + i))));
+  }
+  // nginx keeps at most CONCURRENCY in use; the metric requests add one (kept alive too).
+  const opened = (await hostMetric(host, "pusher_accepted_connections_total")) - before;
+  t.diagnostic(`${PUBLISHES} publishes through nginx opened ${opened} connections to the host`);
+  assert.ok(opened <= CONCURRENCY + 2, `${PUBLISHES} publishes through nginx opened ${opened} upstream connections: nginx does not keep them alive`);
+
+  // Socket.IO through the same nginx, sticky and one request per upstream connection, still works.
+  const seqs = Array.from({ length: 20 }, (_, i) => i);
+  for (const seq of seqs) await assertPublished(publishThrough(proxy.url, channel, seq));
+  await Promise.all(clients.map((c) => c.waitForAll(seqs)));
+  for (const client of clients) assert.deepEqual(client.seqs(), seqs);
+  assert.doesNotMatch(await proxy.errorLog(), /\[(error|crit)\]/, "nginx logged no upstream error");
+});
+
+test("a publish on a kept-alive upstream connection whose worker dies is answered 503 with Retry-After and a JSON error through nginx", async (t) => {
+  const host = await startPusher(t, { workers: 1 });
+  const proxy = await startNginx(t, [host.port]);
+  const worker = host.workers.get(0)!;
+  // The first publish leaves its upstream connection open, idle, in the worker.
+  await assertPublished(publishThrough(proxy.url, "nginx-stranded", 0));
+  assert.equal(connectionsHeldBy(worker, host.port), 1, "the worker holds nginx's kept-alive connection");
+
+  // A stopped worker reads nothing: the next publish waits in that connection, unread (a new
+  // connection would be read by the primary, which routes it).
+  process.kill(worker, "SIGSTOP");
+  const answer = publishThrough(proxy.url, "nginx-stranded", 1);
+  await withTimeout(
+    (async () => {
+      while (unreadBytesHeldBy(worker, host.port) === 0) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    5000,
+    "the publish to wait in the kept-alive connection",
+  );
   const killed = Date.now();
   process.kill(worker, "SIGKILL");
   const res = await withTimeout(answer, 5000, "nginx's answer");
@@ -195,4 +260,7 @@ test("a publish whose worker is SIGKILLed mid-request is answered 503 with Retry
   assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
   assert.equal(((await res.json()) as { error: { code: string } }).error.code, "unavailable");
   assert.ok(Date.now() - killed < 2000, `answered ${Date.now() - killed} ms after the kill`);
+
+  // nginx dropped the dead connection: once the worker is respawned, publishes go through again.
+  await retryUntil(() => assertPublished(publishThrough(proxy.url, "nginx-stranded", 2)), { timeoutMs: 10_000, intervalMs: 100 });
 });

@@ -5,7 +5,7 @@ import net from "node:net";
 import test from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connectSocket, subscribe, type TestSocket } from "../helpers/clients.js";
-import { connectionsHeldBy } from "../helpers/held-connections.js";
+import { connectionsHeldBy, unreadBytesHeldBy } from "../helpers/held-connections.js";
 import { DEV_API_KEY, startPusher, type PusherHost } from "../helpers/pusher.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 
@@ -98,13 +98,34 @@ test("a worker SIGKILLed while publishes and polling requests are in flight, rep
     await withTimeout(Promise.all(marker), 5000, "the survivors' clients to get the marker");
     assert.equal(disconnected.size + received.size, clients.length, `round ${round}: every client either noticed the kill or still receives (${Date.now() - killed} ms)`);
     for (const c of clients) c.disconnect();
-    await host.waitForLog((l) => l.msg === "worker ready" && l.index === index && l.workerPid !== pid);
+    // Its respawn's line, not the first one of this slot (a slot killed twice would match that).
+    await host.waitForLog((l) => l.msg === "worker ready" && l.index === index && l.workerPid !== pid && Number(l.time) >= killed);
   }
   await load.stop();
   assert.equal(load.outcomes.hung, 0, `no publish waits for the client's own timeout: ${JSON.stringify(load.outcomes)}`);
   assert.ok(load.outcomes.ok > 0, JSON.stringify(load.outcomes));
   assert.doesNotThrow(() => process.kill(host.pid, 0), "the primary survived every kill");
   assert.deepEqual(host.lines.filter((l) => l.level === 60), [], "no fatal log line");
+});
+
+test("a worker killed before acknowledging a handed connection: the primary closes that connection and the ones queued behind it", async (t) => {
+  const host = await startPusher(t, { workers: 1 });
+  const worker = host.workers.get(0)!;
+  // A stopped worker acknowledges nothing: the primary writes the first handoff and queues the rest.
+  process.kill(worker, "SIGSTOP");
+  const connections = await Promise.all(Array.from({ length: 3 }, () => rawConnection(t, host.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")));
+  await withTimeout(
+    (async () => {
+      while (connectionsHeldBy(host.pid, host.port) < connections.length || unreadBytesHeldBy(host.pid, host.port) > 0) await sleep(20);
+    })(),
+    5000,
+    "the primary to read and route every request",
+  );
+  process.kill(worker, "SIGKILL");
+  const killed = Date.now();
+  await withTimeout(Promise.all(connections.map((c) => (c.closed ? undefined : once(c, "close")))), 5000, "every connection routed to the dead worker to be closed");
+  t.diagnostic(`closed within ${Date.now() - killed} ms of the kill`);
+  assert.equal(connectionsHeldBy(host.pid, host.port), 0, "the primary holds none of them");
 });
 
 test("a connection that never finishes its request head is closed at the header timeout, on a worker or before routing", async (t) => {
@@ -165,6 +186,13 @@ test("publishers keep their connection alive; Socket.IO requests close theirs", 
     assert.equal(res.headers.connection, "keep-alive");
   }
   assert.equal(sockets.size, 1, "five publishes on one connection");
+  // Node's fetch sends Sec-Fetch-Mode as browsers do, but it is a publisher: kept alive.
+  const fromNode = await fetch(`${host.url}/healthz`);
+  await fromNode.text();
+  assert.equal(fromNode.headers.get("connection"), "keep-alive", "Node's fetch is not taken for a browser");
+  const fromBrowser = await fetch(`${host.url}/healthz`, { headers: { "sec-fetch-site": "same-origin" } });
+  await fromBrowser.text();
+  assert.equal(fromBrowser.headers.get("connection"), "close", "a browser's connection may later carry its polling requests");
   const handshake = await fetch(`${host.url}/socket.io/?EIO=4&transport=polling`);
   await handshake.text();
   assert.equal(handshake.headers.get("connection"), "close", "a polling request's connection is not reused for another session");
