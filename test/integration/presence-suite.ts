@@ -30,6 +30,7 @@ export function presenceSuite(mode: string, setup: PlacesSetup): void {
     // Events of one channel arrive in order: once carol's is seen, a second alice would have been too.
     const carol = await joinPresence(t, a, channel, "carol");
     await bob.until(() => bob.added.includes("carol"), "carol added");
+    await alice.until(() => alice.added.includes("carol"), "carol added, as alice sees it");
     assert.deepEqual(bob.added, ["carol"], "alice's second connection added nobody");
     assert.deepEqual(alice.added, ["bob", "carol"]);
 
