@@ -3,6 +3,7 @@ import type { Logger } from "../ops/logger.js";
 import type { RedisObserver } from "../ops/worker-metrics.js";
 import { createRedisClient } from "../redis-client/connections.js";
 import { newestSentinelViewCheck } from "../redis-client/master-check.js";
+import { newWorkerId } from "../redis-client/worker-id.js";
 import type { Broker } from "./broker.js";
 import { EmbeddedBroker } from "./embedded/embedded-broker.js";
 import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
@@ -33,6 +34,8 @@ export function createWorkerBroker(config: PusherConfig, logger: Logger, observe
     dedupWindowMs: config.publish.dedupWindowSeconds * 1000,
     fanoutMaxLength: config.redis.fanoutMaxLength,
     logger: redisLogger,
+    // The channel state's lease zset (src/state/redis/state-scripts.ts) tells which workers are live.
+    fleet: { workerId: newWorkerId(), leasesKey: `${config.redis.keyPrefix}st:workers` },
     ...(config.redis.mode === "sentinel" ? { masterCheck: newestSentinelViewCheck(config.redis) } : {}),
     ...(observer ? { observer } : {}),
   });

@@ -25,6 +25,7 @@ export function createWorkerChannelState(config: PusherConfig, logger: Logger, b
     leaseMs: config.channelState.workerLeaseMs,
     timeoutMs: config.publish.timeoutMs,
     signals: (handler) => broker.onSignals(handler),
+    ...(broker.workerId ? { workerId: broker.workerId } : {}),
     logger: stateLogger,
   });
 }

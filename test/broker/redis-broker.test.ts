@@ -8,6 +8,7 @@ import { PusherError } from "../../src/protocol/errors.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { createRedisClient, type RedisSettings } from "../../src/redis-client/connections.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
+import { withTimeout } from "../helpers/with-timeout.js";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { replicasToWaitFor } from "../../src/redis-client/replicas-to-wait-for.js";
 import { brokerSuite } from "./broker-suite.js";
@@ -33,6 +34,8 @@ interface FixtureOverrides {
   timeoutMs?: number;
   replicaMaxLagSeconds?: number;
   metaTtlMs?: number;
+  /** Each broker's worker id, in a fleet whose leases are in `<keyPrefix>st:workers`. */
+  workerIds?: string[];
 }
 
 async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Promise<RedisBroker[]> {
@@ -43,8 +46,8 @@ async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Pr
     { length: count },
     (_, i) =>
       new RedisBroker({
-        commands: createRedisClient(settings, `commands-${i}`, logger, { autoResendUnfulfilledCommands: false }),
-        reader: createRedisClient(settings, `fanout-${i}`, logger, { autoResendUnfulfilledCommands: false }),
+        commands: createRedisClient(settings, `commands-${overrides.workerIds?.[i] ?? i}`, logger, { autoResendUnfulfilledCommands: false }),
+        reader: createRedisClient(settings, `fanout-${overrides.workerIds?.[i] ?? i}`, logger, { autoResendUnfulfilledCommands: false }),
         keyPrefix,
         durability: overrides.durability ?? "leader",
         replicaMaxLagSeconds: overrides.replicaMaxLagSeconds ?? 3,
@@ -55,6 +58,7 @@ async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Pr
         dedupWindowMs: 60_000,
         fanoutMaxLength: 10_000,
         logger,
+        ...(overrides.workerIds ? { fleet: { workerId: overrides.workerIds[i]!, leasesKey: `${keyPrefix}st:workers` } } : {}),
       }),
   );
   if (overrides.start !== false) await Promise.all(brokers.map((b) => b.start()));
@@ -192,6 +196,104 @@ test("an offset handed out again after lost writes mints a new epoch for every s
     const [next] = await a!.publish([{ channels: ["r"], event: "e", data: 4 }]);
     assert.ok(next?.ok);
     assert.deepEqual(next.offsets.r, { epoch: head.epoch, offset: 1 });
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
+/** Drops every connection of the brokers whose worker id is `worker`, as a failover drops them all. */
+async function dropConnections(admin: Redis, worker: string): Promise<void> {
+  const clients = String(await admin.call("CLIENT", "LIST", "TYPE", "normal"));
+  const ids = [...clients.matchAll(/^id=(\d+) .*name=pusher-\w+-(\w+)-/gm)].filter((m) => m[2] === worker).map((m) => m[1]!);
+  assert.ok(ids.length > 0, `worker ${worker} has connections`);
+  for (const id of ids) await admin.call("CLIENT", "KILL", "ID", id);
+}
+
+async function replicationId(admin: Redis): Promise<string> {
+  return /^master_replid:(\S+)/m.exec(await admin.info("replication"))![1]!;
+}
+
+test("after lost writes, a worker that delivered less publishes only once every live worker reconciled: no offset is handed out twice", async (t) => {
+  const node = await startRedis(t);
+  const admin = new Redis(`redis://${node.address}`);
+  t.after(() => admin.disconnect());
+  const fleet = { node, keyPrefix: "fleet:", timeoutMs: 15_000 };
+  const lease = Date.now() + 600_000;
+  // What the channel state's leases say: both workers are live.
+  await admin.zadd("fleet:st:workers", lease, "a", lease, "b");
+  const [a] = await redisBrokers(1, { ...fleet, workerIds: ["a"] });
+  // B reads nothing: it delivered less than A (none of channel x), as a worker that lagged behind.
+  const [b] = await redisBrokers(1, { ...fleet, workerIds: ["b"], start: false });
+  try {
+    // A's application: what it was delivered, and every resync with the position it was told at.
+    const delivered: Message[] = [];
+    const resyncs: StreamPosition[] = [];
+    let held: StreamPosition | undefined;
+    let sawSix!: () => void;
+    const six = new Promise<void>((resolve) => (sawSix = resolve));
+    // Called at every delivery and resync of A, once B's publishes are acknowledged.
+    let settle = (): void => undefined;
+    a!.onMessages((messages) => {
+      for (const m of messages) {
+        delivered.push(m);
+        held = { epoch: m.epoch, offset: m.offset };
+        if (m.data === 6) sawSix();
+      }
+      settle();
+    });
+    a!.onReset((_channel, head) => {
+      resyncs.push(held!);
+      held = head;
+      settle();
+    });
+    const first = await a!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
+    await withTimeout(six, 10_000, "A delivering offsets 1-6");
+    const epoch = first[0]!.ok ? first[0]!.offsets.x!.epoch : "";
+    // The new master lost offsets 3-6, which A delivered (A's reader does not read them again),
+    // and has a replication id of its own, as a promoted replica does.
+    const oldId = await replicationId(admin);
+    const kept = await admin.xrange("fleet:h:x", "1-0", "2-0");
+    await admin.del("fleet:h:x");
+    for (const [id, fields] of kept) await admin.xadd("fleet:h:x", id, ...fields);
+    await admin.hset("fleet:c:x", "o", 2);
+    await admin.call("REPLICAOF", "127.0.0.1", "1");
+    await admin.call("REPLICAOF", "NO", "ONE");
+    const newId = await replicationId(admin);
+    assert.notEqual(newId, oldId);
+    // B reconnects first and publishes; A is still on its way to the new master.
+    await dropConnections(admin, "b");
+    const published = b!.publish([1, 2, 3, 4].map((i) => ({ channels: ["x"], event: "e", data: `new-${i}` })));
+    const bReconciled = retryUntil(
+      async () => {
+        if (!(await admin.hget("fleet:reconciled", "b"))?.endsWith(`:${newId}`)) throw new Error("b has not reconciled");
+      },
+      { timeoutMs: 10_000 },
+    );
+    await Promise.race([published, bReconciled]);
+    await dropConnections(admin, "a");
+    const outcomes = await withTimeout(published, 20_000, "B's publishes");
+    const acknowledged = outcomes.map((outcome, i) => {
+      assert.ok(outcome.ok);
+      return { at: outcome.offsets.x!, data: `new-${i + 1}` };
+    });
+    const received = ({ at, data }: (typeof acknowledged)[number]): boolean => delivered.some((m) => m.epoch === at.epoch && m.offset === at.offset && m.data === data);
+    // A either delivers each acknowledged message, or has moved to another epoch and never will.
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        settle = () => {
+          if (acknowledged.every((m) => received(m) || (resyncs.length > 0 && held!.epoch !== m.at.epoch))) resolve();
+        };
+        settle();
+      }),
+      10_000,
+      "A delivering B's messages or resyncing to another epoch",
+    );
+    for (const message of acknowledged) {
+      const { at, data } = message;
+      // A resync covers what follows the position it was told at, in that epoch.
+      const told = resyncs.some((from) => from.epoch === at.epoch && from.offset < at.offset);
+      assert.ok(received(message) || told, `acknowledged ${at.epoch}:${at.offset} (${data}) neither delivered to A nor covered by its resyncs (from ${JSON.stringify(resyncs)}; epoch before: ${epoch})`);
+    }
   } finally {
     await Promise.all([a!.close(), b!.close()]);
   }

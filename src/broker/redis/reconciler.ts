@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../ops/logger.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
@@ -22,24 +23,43 @@ export interface ReconcilerOptions {
   /** Told the master's address ("host:port") at every (re)connect, for metrics. */
   onMaster(address: string): void;
   masterCheck?: MasterCheck;
+  /**
+   * This worker's id and the zset of live workers' leases (id → expiry in ms, src/state/redis/).
+   * Publishing after a (re)connect waits until every live worker reconciled on the same master.
+   */
+  fleet?: { workerId: string; leasesKey: string };
   /** A channel's history was lost: its subscribers resync to `head` now. */
   onReset(channel: string, head: StreamPosition): void;
 }
 
 const RECONCILE_CHUNK = 500;
 const RECONCILE_RETRY_MS = 1000;
+const FLEET_POLL_MS = 50;
+
+/**
+ * Names the master's dataset: a restarted server has a new run id, a promoted replica (even one
+ * that was master before, since resynced) a new replication id.
+ */
+async function masterIdentity(commands: Redis): Promise<string> {
+  const [server, replication] = await Promise.all([commands.info("server"), commands.info("replication")]);
+  return `${/^run_id:(\S+)/m.exec(server)?.[1] ?? ""}:${/^master_replid:(\S+)/m.exec(replication)?.[1] ?? ""}`;
+}
 
 /**
  * Keeps lost writes from reusing offsets silently. After every (re)connect of the command
  * connection publishing waits (the gate) until every head this worker delivered or was
  * acknowledged at has been checked against the master (RECONCILE in scripts.ts); a head that went
- * back starts a new epoch and its subscribers resync. A delivered offset that comes back with
- * another message (another worker published before this one reconciled) does the same (DIVERGED).
+ * back starts a new epoch and its subscribers resync. The gate then stays closed until every live
+ * worker of the fleet has reconciled on the same master too (at most publish.timeoutMs): a worker
+ * that delivered less must not hand out offsets another one already delivered. A delivered offset
+ * that still comes back with another message (a worker not yet known live) does the same (DIVERGED).
  */
 export class Reconciler {
   private gate: Promise<void>;
   private openGate: (() => void) | undefined;
   private closed = false;
+  /** Counts reconciles: one overtaken by a newer connection's must not open the gate. */
+  private generation = 0;
 
   constructor(private readonly options: ReconcilerOptions) {
     const { commands } = options;
@@ -87,6 +107,7 @@ export class Reconciler {
 
   private async reconcile(): Promise<void> {
     const { keyPrefix, metaTtlMs, logger, onMaster, commands, masterCheck, run } = this.options;
+    const generation = ++this.generation;
     try {
       if (!(await onTheMaster(commands, masterCheck, logger))) return;
       const master = serverAddress(commands);
@@ -106,6 +127,8 @@ export class Reconciler {
           this.historyLost(channel, String(changed[j + 1]), Number(changed[j + 2]));
         }
       }
+      await this.fleetReconciled(generation);
+      if (generation !== this.generation) return;
       if (this.openGate) logger.info({ master, channels: entries.length }, "channel heads checked against the master; publishing resumes");
       this.openGate?.();
     } catch (err) {
@@ -113,6 +136,26 @@ export class Reconciler {
       // A dropped connection reconciles at its next 'ready'; anything else (a busy or out-of-memory
       // master) is tried again here, or publishing would stay closed on a live connection.
       if (commands.status === "ready" && !this.closed) setTimeout(() => void this.reconcile(), RECONCILE_RETRY_MS).unref();
+    }
+  }
+
+  /**
+   * Marks this worker reconciled on the master and waits, at most timeoutMs, until no live worker
+   * is left that has not: one that delivered further than the master's head resets that channel first.
+   */
+  private async fleetReconciled(generation: number): Promise<void> {
+    const { fleet, commands, keyPrefix, timeoutMs, logger, run } = this.options;
+    if (!fleet) return;
+    const master = await masterIdentity(commands);
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const waiting = Number(await run("pusherReconciled", [`${keyPrefix}reconciled`, fleet.workerId, master, fleet.leasesKey]));
+      if (waiting === 0 || this.closed || generation !== this.generation) return;
+      if (Date.now() >= until) {
+        logger.warn({ waiting }, "live workers did not reconcile with the master in time; publishing resumes without them");
+        return;
+      }
+      await delay(FLEET_POLL_MS);
     }
   }
 

@@ -33,6 +33,8 @@ export interface RedisBrokerOptions extends PublishSettings {
   observer?: RedisObserver;
   /** Sentinel mode: rejects a connection to a server that is no longer the master. */
   masterCheck?: MasterCheck;
+  /** This worker's id and the key of the live workers' leases (channel state's `st:workers`). */
+  fleet?: { workerId: string; leasesKey: string };
 }
 
 /**
@@ -43,6 +45,8 @@ export interface RedisBrokerOptions extends PublishSettings {
  * the fan-out from its own last ID (FanoutReader, DeliveredPositions).
  */
 export class RedisBroker implements Broker {
+  /** The id this worker's lease and reconcile markers carry, when it runs in a fleet. */
+  readonly workerId: string | undefined;
   private readonly run: ScriptRunner;
   private readonly positions = new DeliveredPositions();
   private readonly acknowledged = new AcknowledgedHeads();
@@ -60,6 +64,7 @@ export class RedisBroker implements Broker {
 
   constructor(private readonly options: RedisBrokerOptions) {
     const { commands, reader, keyPrefix, logger } = options;
+    this.workerId = options.fleet?.workerId;
     const scripts = defineScripts(commands);
     const loss = new ConnectionLoss(commands);
     this.run = (name, args) => loss.guard(scripts(name, args));
@@ -78,6 +83,7 @@ export class RedisBroker implements Broker {
       logger,
       onMaster: (address) => options.observer?.master(address),
       ...(options.masterCheck ? { masterCheck: options.masterCheck } : {}),
+      ...(options.fleet ? { fleet: options.fleet } : {}),
       onReset: (channel, head) => this.resetHandler(channel, head),
     });
     this.reader = new FanoutReader({

@@ -12,6 +12,7 @@ import type { Redis } from "ioredis";
  * - P id:<id>      the offsets a publish id got, for idempotent retries.
  * - P fresh-epoch  the epoch every channel without a head answers and its first publish adopts,
  *                  replaced every metaTtl/2 (docs/architecture.md, "Channel state in Redis").
+ * - P reconciled   hash worker id → the master it last reconciled on (run id and replication id).
  *
  * History and fan-out entries carry the message id (field i) after their other fields.
  */
@@ -163,7 +164,37 @@ redis.call('PEXPIRE', mk, ARGV[5])
 return { epoch, offset }
 `;
 
-const SCRIPTS = { pusherPublish: PUBLISH, pusherHistory: HISTORY, pusherReconcile: RECONCILE, pusherDiverged: DIVERGED } as const;
+/**
+ * After this worker reconciled on a master: records that, and counts the live workers (a lease in
+ * the workers zset, scored by its expiry) that have not reconciled on this master yet. Forgets
+ * workers without a lease that reconciled on an earlier master: that keeps the hash to the live
+ * workers and those that died since the last master change, and never forgets a live worker's
+ * mark on the current master (its lease may not exist yet: the broker reconciles first).
+ * ARGV: reconciledKey, workerId, master, workersKey. Returns how many live workers are waited for.
+ */
+const RECONCILED = `${PRELUDE}
+local marks, worker, master, leases = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+redis.call('HSET', marks, worker, master)
+local waiting = 0
+for _, live in ipairs(redis.call('ZRANGEBYSCORE', leases, '(' .. now_ms(), '+inf')) do
+  if redis.call('HGET', marks, live) ~= master then waiting = waiting + 1 end
+end
+if waiting == 0 then
+  local all = redis.call('HGETALL', marks)
+  for i = 1, #all, 2 do
+    if all[i + 1] ~= master and not redis.call('ZSCORE', leases, all[i]) then redis.call('HDEL', marks, all[i]) end
+  end
+end
+return waiting
+`;
+
+const SCRIPTS = {
+  pusherPublish: PUBLISH,
+  pusherHistory: HISTORY,
+  pusherReconcile: RECONCILE,
+  pusherDiverged: DIVERGED,
+  pusherReconciled: RECONCILED,
+} as const;
 export type ScriptName = keyof typeof SCRIPTS;
 export type ScriptRunner = (name: ScriptName, args: (string | number)[]) => Promise<unknown>;
 

@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
-import os from "node:os";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../ops/logger.js";
 import { PusherError } from "../../protocol/errors.js";
 import type { Member } from "../../protocol/presence.js";
 import { ConnectionLoss } from "../../redis-client/connection-loss.js";
 import { releaseRedisClient } from "../../redis-client/connections.js";
+import { newWorkerId } from "../../redis-client/worker-id.js";
 import { membersFrom, type ChannelStateBackend, type ChannelSummary, type Contribution, type JoinOutcome, type StateSignal } from "../backend.js";
 import { defineStateScripts, type StateScriptRunner } from "./state-scripts.js";
 
@@ -23,6 +22,8 @@ export interface RedisChannelStateOptions {
   /** Where signals from the fan-out arrive (RedisBroker.onSignals). */
   signals(handler: (json: string) => void): void;
   logger: Logger;
+  /** The id its lease has (the broker's, so its reconcile markers name the same worker). */
+  workerId?: string;
 }
 
 /** Entries per script run: bounds one script's time on the master. */
@@ -41,7 +42,7 @@ const SCAN_COUNT = 1000;
  * and emits nothing; lost state is restored; state the worker no longer has is cleared).
  */
 export class RedisChannelState implements ChannelStateBackend {
-  readonly workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly workerId: string;
   private readonly run: StateScriptRunner;
   private handler: (signal: StateSignal) => void = () => undefined;
   private snapshot: () => Contribution[] = () => [];
@@ -51,6 +52,7 @@ export class RedisChannelState implements ChannelStateBackend {
 
   constructor(private readonly options: RedisChannelStateOptions) {
     const { client, logger } = options;
+    this.workerId = options.workerId ?? newWorkerId();
     const scripts = defineStateScripts(client);
     // Commands are not resent after a reconnect (the re-assert states everything again): fail them.
     const loss = new ConnectionLoss(client);
