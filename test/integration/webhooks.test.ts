@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { createConfig, type PusherConfig } from "../../src/config/schema.js";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { EmbeddedWebhooks } from "../../src/webhooks/embedded-webhooks.js";
 import { startRedisWebhooks, webhookUrlKeys } from "../../src/webhooks/redis-webhooks.js";
 import { webhookQueueKey, type WebhookEvent } from "../../src/webhooks/webhook-events.js";
@@ -39,12 +40,10 @@ async function metric(registry: Registry, name: string): Promise<number> {
 }
 
 /** Polls a condition that has no event to wait on (a metric, a Redis key). */
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  return retryUntil(async () => {
+    if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+  }, { timeoutMs, intervalMs: 50 });
 }
 
 const channels = (list: { channel: string }[]): string[] => list.map((e) => e.channel);

@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { MessageChannel } from "node:worker_threads";
 import type { PublishRequest } from "../../src/broker/broker.js";
 import { ChannelLog } from "../../src/broker/embedded/channel-log.js";
-import { EmbeddedBroker } from "../../src/broker/embedded/embedded-broker.js";
 import { EmbeddedHub } from "../../src/broker/embedded/hub.js";
-import { portTransport } from "../../src/broker/transport.js";
 import { PusherError } from "../../src/protocol/errors.js";
+import { brokerOnHub } from "../helpers/hub-broker.js";
 
 /** A log with a defect that one kind of publish triggers. */
 class DefectiveLog extends ChannelLog {
@@ -21,14 +19,7 @@ test("a request the primary's hub fails on is answered at once and reported; the
   const hub = new EmbeddedHub(new DefectiveLog({ historySize: 10, historyTtlMs: 60_000, metaTtlMs: 60_000, dedupWindowMs: 60_000, maxChannels: 100 }), (err, context) => {
     reported.push({ err, ...context });
   });
-  const { port1, port2 } = new MessageChannel();
-  hub.attach(portTransport(port1));
-  const broker = new EmbeddedBroker(portTransport(port2), 30_000);
-  t.after(async () => {
-    await broker.close();
-    port1.close();
-    port2.close();
-  });
+  const { broker } = brokerOnHub(t, hub);
 
   const started = Date.now();
   await assert.rejects(broker.publish([{ channels: ["c"], event: "poison", data: null }]), (err: unknown) => err instanceof PusherError && err.code === "internal");

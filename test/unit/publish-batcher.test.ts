@@ -1,27 +1,19 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { MessageChannel } from "node:worker_threads";
 import { ChannelLog } from "../../src/broker/embedded/channel-log.js";
-import { EmbeddedBroker } from "../../src/broker/embedded/embedded-broker.js";
+import type { EmbeddedBroker } from "../../src/broker/embedded/embedded-broker.js";
 import { EmbeddedHub } from "../../src/broker/embedded/hub.js";
 import { isBrokerRequest } from "../../src/broker/embedded/wire.js";
-import { portTransport } from "../../src/broker/transport.js";
+import { brokerOnHub } from "../helpers/hub-broker.js";
 
 function embedded(t: test.TestContext): { broker: EmbeddedBroker; publishMessages: () => number } {
   const hub = new EmbeddedHub(new ChannelLog({ historySize: 100, historyTtlMs: 60_000, metaTtlMs: 60_000, dedupWindowMs: 60_000, maxChannels: 100 }), (err) => {
     throw err;
   });
-  const { port1, port2 } = new MessageChannel();
+  const { broker, hubPort } = brokerOnHub(t, hub);
   let publishes = 0;
-  port1.on("message", (message: unknown) => {
+  hubPort.on("message", (message: unknown) => {
     if (isBrokerRequest(message) && message.t === "broker:publish") publishes++;
-  });
-  hub.attach(portTransport(port1));
-  const broker = new EmbeddedBroker(portTransport(port2), 30_000);
-  t.after(async () => {
-    await broker.close();
-    port1.close();
-    port2.close();
   });
   return { broker, publishMessages: () => publishes };
 }
