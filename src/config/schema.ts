@@ -192,12 +192,6 @@ export const schema = {
       default: 1000,
       env: "PUSHER_CHANNEL_STATE_COUNT_SYNC_MS",
     },
-    webhookQueueMax: {
-      doc: "Redis modes: webhook events (channel_occupied, channel_vacated, member_added, member_removed) kept queued in Redis for the webhook sender; past it the oldest are dropped, so a sender that is down cannot fill Redis (0 = record none; none are recorded while webhooks.urls is empty)",
-      format: "nat",
-      default: 100000,
-      env: "PUSHER_CHANNEL_STATE_WEBHOOK_QUEUE_MAX",
-    },
   },
   limits: {
     maxPresenceMembers: { doc: "Members one presence channel may hold; a new user's subscribe beyond it is refused with presence_full (0 = no limit)", format: "nat", default: 1000, env: "PUSHER_MAX_PRESENCE_MEMBERS" },
@@ -274,7 +268,7 @@ export const schema = {
     retryMinMs: { doc: "Delay before the first retry of a failed post; each further retry doubles it (with jitter) up to webhooks.retryMaxMs", format: "nat", default: 500, env: "PUSHER_WEBHOOK_RETRY_MIN_MS" },
     retryMaxMs: { doc: "Longest delay between retries of a failed post; a post is retried until a 2xx", format: "nat", default: 60000, env: "PUSHER_WEBHOOK_RETRY_MAX_MS" },
     maxQueuedEvents: {
-      doc: "Events waiting per URL at most (in Redis in the Redis modes, in the primary in embedded mode); past it the oldest are dropped, counted in pusher_webhook_events_dropped_total and logged",
+      doc: "Events waiting per URL at most (in Redis in the Redis modes, in the primary in embedded mode), and in the Redis modes also in the queue the deciding scripts record to; past it the oldest are dropped, counted in pusher_webhook_events_dropped_total and logged",
       format: "nat",
       default: 100000,
       env: "PUSHER_WEBHOOK_MAX_QUEUED_EVENTS",

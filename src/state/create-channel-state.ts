@@ -20,8 +20,9 @@ export function createWorkerChannelState(config: PusherConfig, logger: Logger, b
     client: createRedisClient(config.redis, "state", stateLogger, retriedByCaller(config)),
     keyPrefix: config.redis.keyPrefix,
     fanoutMaxLength: config.redis.fanoutMaxLength,
-    // Nothing reads the queue while webhooks are off: record none rather than fill Redis.
-    webhookQueueMax: config.webhooks.urls.length > 0 ? config.channelState.webhookQueueMax : 0,
+    // The same bound as each URL's queue; and nothing reads the queue while webhooks are off:
+    // record none rather than fill Redis.
+    webhookQueueMax: config.webhooks.urls.length > 0 ? config.webhooks.maxQueuedEvents : 0,
     leaseMs: config.channelState.workerLeaseMs,
     timeoutMs: config.publish.timeoutMs,
     signals: (handler) => broker.onSignals(handler),
