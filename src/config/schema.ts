@@ -222,7 +222,7 @@ export const schema = {
       env: "PUSHER_CONNECTION_QUEUE_SECONDS",
     },
     maxConnections: { doc: "Connections each worker holds at most (0 = unlimited)", format: "nat", default: 50000, env: "PUSHER_MAX_CONNECTIONS" },
-    maxClientFrameBytes: { doc: "Largest frame a client may send (subscribe requests with tokens)", format: "nat", default: 16384, env: "PUSHER_MAX_CLIENT_FRAME_BYTES" },
+    maxClientFrameBytes: { doc: "Largest frame a client may send (subscribe requests with tokens, client events: keep it above limits.maxClientEventBytes); a larger frame closes the connection (socket.io maxHttpBufferSize)", format: "nat", default: 16384, env: "PUSHER_MAX_CLIENT_FRAME_BYTES" },
     maxQueuedMessagesPerSocket: {
       doc: "Unsent messages a socket may hold before it is cut off (it reconnects and recovers from history); bounds memory under fan-out bursts",
       format: "nat",

@@ -33,7 +33,7 @@ export function channelStateRoutes(deps: ChannelStateApiDeps): Routes {
   const list = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = await authorised(req);
     const prefix = url.searchParams.get("prefix") ?? "";
-    if (prefix !== "" && !isValidChannel(prefix)) throw new PusherError("invalid_request", "prefix: only channel name characters");
+    if (prefix !== "" && !isValidChannel(prefix)) throw new PusherError("invalid_request", "prefix: 1-200 channel name characters (A-Z a-z 0-9 _ - = @ , . ; :)");
     const limit = listLimit(url.searchParams.get("limit"));
     const channels = await deps.state.channels(prefix, limit);
     sendJson(res, 200, { channels });
