@@ -94,7 +94,7 @@ export const schema = {
       env: "PUSHER_WORKER_STALL_TIMEOUT_MS",
     },
     headersTimeoutMs: {
-      doc: "A connection that has not sent a whole request head (request line and headers) this long after it opened, or after its previous request, is closed (408); it also bounds how long the primary waits for the request line it routes by",
+      doc: "A connection that has not sent a whole request head (request line and headers) this long after it reached a worker, or after its previous request, is closed (408); the primary also closes one that has not sent the request line it routes by this long after it opened, so a first head takes at most twice this",
       format: "nat",
       default: 10000,
       env: "PUSHER_HEADERS_TIMEOUT_MS",

@@ -18,8 +18,9 @@ function routeOf(routes: Routes, path: string): Routes[string] | undefined {
 
 /**
  * Dispatches by path (exact, or a "/*" prefix route whose handler reads the rest) and method; errors thrown by handlers become table-coded JSON answers.
- * Anything that is not a PusherError is a defect answered as a bare 500: it is logged with its
- * cause, since the answer deliberately says nothing.
+ * Anything that is not a PusherError is a defect answered as a bare 500, and so is a coded
+ * `internal` (a broker request the primary failed on: its cause is in the primary's log): both are
+ * logged, with the cause where this process has it, since the answer deliberately says nothing.
  */
 export function createRouter(routes: Routes, logger: Logger): RequestListener {
   return (req, res) => {
@@ -33,7 +34,7 @@ export function createRouter(routes: Routes, logger: Logger): RequestListener {
     Promise.resolve()
       .then(() => handler(req, res))
       .catch((err: unknown) => {
-        if (!(err instanceof PusherError)) logger.error({ err, method: req.method, path }, "request failed");
+        if (!(err instanceof PusherError) || err.code === "internal") logger.error({ err, method: req.method, path }, "request failed");
         if (!res.headersSent) sendError(res, err);
         else res.destroy();
       });

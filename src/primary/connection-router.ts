@@ -7,7 +7,7 @@ import { routable, sessionIdOf } from "./request-head.js";
 import { RoutingTable } from "./routing-table.js";
 
 export interface ConnectionRouterOptions {
-  /** A connection that has not sent its request line within this long is closed (slowloris before routing). */
+  /** A connection that has not sent its request line within this long of its accept is closed, however it trickles (slowloris before routing); 0 = no limit. */
   headTimeoutMs: number;
   /** Route after this many bytes even without a whole request line (the worker's parser then refuses it). */
   maxHeadBytes?: number;
@@ -117,7 +117,11 @@ export class ConnectionRouter {
   private accept(socket: net.Socket): void {
     this.options.onAccepted?.();
     socket.on("error", (err) => this.logger.debug({ err }, "client connection failed before routing"));
-    socket.setTimeout(this.options.headTimeoutMs, () => socket.destroy());
+    // A deadline from the accept, not socket.setTimeout: that one is reset by every byte, so a
+    // client trickling its request line a byte every few seconds held its connection in the
+    // primary for hours.
+    const deadline = this.options.headTimeoutMs > 0 ? setTimeout(() => socket.destroy(), this.options.headTimeoutMs) : undefined;
+    socket.once("close", () => clearTimeout(deadline));
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
@@ -126,12 +130,13 @@ export class ConnectionRouter {
       const head = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
       if (!routable(head, this.maxHeadBytes)) return;
       socket.off("data", onData);
-      this.route(socket, head);
+      this.route(socket, head, deadline);
     };
     socket.on("data", onData);
   }
 
-  private route(socket: net.Socket, head: Buffer): void {
+  /** `deadline` stays armed for a socket answered here (no worker ready), and is cleared for one handed over. */
+  private route(socket: net.Socket, head: Buffer, deadline: NodeJS.Timeout | undefined): void {
     const worker = this.table.pick(sessionIdOf(head));
     if (worker === undefined) {
       // Keep reading (and discarding) while the answer goes out: closing with unread bytes would
@@ -141,7 +146,8 @@ export class ConnectionRouter {
       return;
     }
     stopReading(socket);
-    socket.setTimeout(0);
+    // From here the worker's header and request timeouts bound it.
+    clearTimeout(deadline);
     // Sending takes the handle off the socket: keep it, for the case the worker dies unacknowledging.
     const handle = handleOf(socket);
     this.table.opened(worker);

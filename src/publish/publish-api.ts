@@ -3,7 +3,7 @@ import type { Broker, PublishRequest } from "../broker/broker.js";
 import { readJsonBody } from "../http/read-body.js";
 import { sendJson } from "../http/responses.js";
 import type { RouteHandler } from "../http/router.js";
-import { PusherError, toErrorBody } from "../protocol/errors.js";
+import { PusherError } from "../protocol/errors.js";
 import { batchBodySchema } from "../protocol/messages.js";
 import { parseInput } from "../protocol/validate.js";
 import type { RateLimit } from "../ops/rate-limit.js";
@@ -30,7 +30,8 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
     const request = publishRequestFrom(raw, limits);
     await deps.keyRate.take(key);
     const [outcome] = await sendToBroker(deps, [request], arrivedAt);
-    if (!outcome?.ok) throw outcome?.error ?? new PusherError("internal");
+    if (!outcome) throw new Error("the broker answered no outcome for the publish");
+    if (!outcome.ok) throw outcome.error;
     sendJson(res, 200, { offsets: outcome.offsets });
   };
 
@@ -41,21 +42,25 @@ export function createPublishApi(deps: PublishApiDeps): { publish: RouteHandler;
     const raw = await readJsonBody(req, deps.maxBatchMessages * (limits.maxPayloadBytes + ENVELOPE_BYTES), limits.maxPayloadDepth, BATCH_ENVELOPE_DEPTH);
     const { messages } = parseInput(batchBodySchema, raw);
     if (messages.length > deps.maxBatchMessages) throw new PusherError("invalid_request", `messages: at most ${deps.maxBatchMessages} per batch (publish.maxBatchMessages)`);
+    // A message refused is answered in its own result; a defect fails the request, whose 500 the
+    // router logs with its cause (a 500 inside a 200 would be logged by nobody).
     const parsed = messages.map((m) => {
       try {
         return publishRequestFrom(m, limits);
       } catch (err) {
-        return err as PusherError;
+        if (err instanceof PusherError) return err;
+        throw err;
       }
     });
     const valid = parsed.filter((p): p is PublishRequest => !(p instanceof Error));
     await deps.keyRate.take(key, Math.max(1, valid.length));
     const outcomes = valid.length > 0 ? await sendToBroker(deps, valid, arrivedAt) : [];
+    if (outcomes.length !== valid.length) throw new Error(`the broker answered ${outcomes.length} outcomes for ${valid.length} publishes`);
     let next = 0;
     const results = parsed.map((p) => {
-      if (p instanceof Error) return { ok: false, status: p instanceof PusherError ? p.status : 500, error: toErrorBody(p) };
-      const outcome = outcomes[next++];
-      return outcome?.ok ? { ok: true, offsets: outcome.offsets } : { ok: false, status: outcome?.error.status ?? 500, error: toErrorBody(outcome?.error) };
+      if (p instanceof PusherError) return { ok: false, status: p.status, error: p.toBody() };
+      const outcome = outcomes[next++]!;
+      return outcome.ok ? { ok: true, offsets: outcome.offsets } : { ok: false, status: outcome.error.status, error: outcome.error.toBody() };
     });
     sendJson(res, 200, { results });
   };

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { once } from "node:events";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { connectSocket, messageLog, postJson, publish, subscribe, type TestSocket } from "../helpers/clients.js";
+import { connectionsHeldBy } from "../helpers/held-connections.js";
 import { hostRss, isAlive } from "../helpers/process-memory.js";
-import { startPusher, type PusherHost } from "../helpers/pusher.js";
+import { DEV_API_KEY, startPusher, type PusherHost } from "../helpers/pusher.js";
+import { rawConnection, trickle } from "../helpers/raw-connection.js";
 import { stalledSubscriber } from "../helpers/stalled-subscriber.js";
 import { channelToken } from "../helpers/tokens.js";
+import { withTimeout } from "../helpers/with-timeout.js";
 
 /**
  * What an attacker tried by hand against one embedded host (issue 9), each class answered and the
@@ -27,7 +32,8 @@ describe("hostile input against one host with 2 workers", () => {
   before(async () => {
     host = await startPusher(undefined, {
       workers: 2,
-      env: { PUSHER_MAX_PAYLOAD_BYTES: "600000", PUSHER_MAX_QUEUED_BYTES_PER_SOCKET: String(2 * MiB) },
+      // Short header and request timeouts, so half-sent requests are closed within the test.
+      env: { PUSHER_MAX_PAYLOAD_BYTES: "600000", PUSHER_MAX_QUEUED_BYTES_PER_SOCKET: String(2 * MiB), PUSHER_HEADERS_TIMEOUT_MS: "2000", PUSHER_REQUEST_TIMEOUT_MS: "3000" },
     });
     rssAtStart = hostRss(host);
   });
@@ -133,6 +139,37 @@ describe("hostile input against one host with 2 workers", () => {
     const cut = await host.waitForLog((l) => l.msg === "socket cut off: it does not read its messages", 10_000);
     assert.ok((cut.unsentBytes as number) > 2 * MiB, JSON.stringify(cut));
     t.diagnostic(`cut off holding ${cut.queued} packets and ${((cut.unsentBytes as number) / MiB).toFixed(1)} MiB unsent`);
+    await assertWhole();
+  });
+
+  test("half-sent requests are spread over both workers and closed at their timeouts, however slowly they trickle", async (t) => {
+    const halfBody = `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${DEV_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"channel":`;
+    const open = (bytes: string) => Promise.all(Array.from({ length: 100 }, () => rawConnection(t, host.port, bytes)));
+    const routed = [...(await open("GET /healthz HTTP/1.1\r\nHost: x\r\n")), ...(await open(halfBody))];
+    const answers = routed.map((socket) => {
+      let answer = "";
+      socket.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+      return () => answer;
+    });
+    // Request lines a byte every 250 ms: 23 bytes would take 5.75 s, past the 2 s header timeout.
+    const line = "GET /healthz HTTP/1.1\r\n";
+    const trickled = await Promise.all(Array.from({ length: 20 }, () => rawConnection(t, host.port, "")));
+    const sent = trickled.map((socket) => trickle(t, socket, line, 250));
+
+    const workers = [...rssAtStart.keys()].filter((pid) => pid !== host.pid);
+    const held = await retryUntil(
+      async () => {
+        const counts = workers.map((pid) => connectionsHeldBy(pid, host.port));
+        if (counts.some((c) => c < 80)) throw new Error(`the workers hold ${counts.join(" and ")} connections`);
+        return counts;
+      },
+      { timeoutMs: 2000 },
+    );
+    t.diagnostic(`the 200 routed half-sent requests: ${held.join(" and ")} held by the two workers`);
+
+    await withTimeout(Promise.all([...routed, ...trickled].map((s) => (s.closed ? undefined : once(s, "close")))), 10_000, "every half-sent request to be closed");
+    assert.deepEqual(answers.filter((answer) => !answer().startsWith("HTTP/1.1 408 ")).length, 0, "each routed one is told 408");
+    assert.ok(sent.every((bytes) => bytes() < line.length), `the trickled request lines were cut off after ${sent.map((b) => b()).join(",")} bytes`);
     await assertWhole();
   });
 

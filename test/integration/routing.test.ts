@@ -7,20 +7,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { connectSocket, subscribe, type TestSocket } from "../helpers/clients.js";
 import { connectionsHeldBy, unreadBytesHeldBy } from "../helpers/held-connections.js";
 import { DEV_API_KEY, startPusher, type PusherHost } from "../helpers/pusher.js";
+import { rawConnection, trickle } from "../helpers/raw-connection.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 
 /** How the primary routes connections to workers: handoff, keep-alive, timeouts, worker deaths. */
-
-/** Opens a connection and sends `bytes`; destroyed by `t.after`. */
-async function rawConnection(t: { after(fn: () => void): void }, port: number, bytes: string): Promise<net.Socket> {
-  const socket = net.connect(port, "127.0.0.1");
-  t.after(() => socket.destroy());
-  socket.on("error", () => undefined);
-  socket.resume(); // else an answer left unread keeps "close" from ever coming
-  await once(socket, "connect");
-  if (bytes) socket.write(bytes);
-  return socket;
-}
 
 type Outcome = "ok" | "refused" | "closed" | "hung";
 
@@ -128,15 +118,21 @@ test("a worker killed before acknowledging a handed connection: the primary clos
   assert.equal(connectionsHeldBy(host.pid, host.port), 0, "the primary holds none of them");
 });
 
-test("a connection that never finishes its request head is closed at the header timeout, on a worker or before routing", async (t) => {
+test("a connection that never finishes its request head is closed at the header timeout, on a worker or before routing, however slowly it trickles", async (t) => {
   const host = await startPusher(t, { workers: 1, env: { PUSHER_HEADERS_TIMEOUT_MS: "1000" } });
   // The request line routes it to a worker; the headers never end.
   const slow = await rawConnection(t, host.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
   // Nothing at all: the primary cannot route it.
   const silent = await rawConnection(t, host.port, "");
+  // A request line trickled a byte every 200 ms (23 bytes: 4.6 s): each byte used to restart the
+  // primary's timeout, so it was never closed.
+  const trickled = await rawConnection(t, host.port, "");
+  const line = "GET /healthz HTTP/1.1\r\n";
+  const sent = trickle(t, trickled, line, 200);
   const opened = Date.now();
-  await withTimeout(Promise.all([once(slow, "close"), once(silent, "close")]), 5000, "both connections to be closed");
+  await withTimeout(Promise.all([once(slow, "close"), once(silent, "close"), once(trickled, "close")]), 5000, "the three connections to be closed");
   assert.ok(Date.now() - opened >= 900, "not before the timeout");
+  assert.ok(sent() < line.length, `the trickled request line was cut off after ${sent()} of its ${line.length} bytes`);
   const res = await fetch(`${host.url}/healthz`);
   assert.equal(res.status, 200, "the host serves on");
 });
