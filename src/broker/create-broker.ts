@@ -8,7 +8,7 @@ import type { Broker } from "./broker.js";
 import { EmbeddedBroker } from "./embedded/embedded-broker.js";
 import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
 import { RedisBroker } from "./redis/redis-broker.js";
-import { processTransport } from "./transport.js";
+import { processTransport } from "../ipc/transport.js";
 
 /** The worker's broker for the configured `redis.mode`. */
 export function createWorkerBroker(config: PusherConfig, logger: Logger, observer?: RedisObserver): Broker {

@@ -1,6 +1,6 @@
 import type { Broker } from "../broker/broker.js";
 import { RedisBroker } from "../broker/redis/redis-broker.js";
-import { processTransport } from "../broker/transport.js";
+import { processTransport } from "../ipc/transport.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
 import { createRedisClient, retriedByCaller } from "../redis-client/connections.js";
