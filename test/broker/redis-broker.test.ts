@@ -4,6 +4,7 @@ import { after, test, type TestContext } from "node:test";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
+import type { PusherConfig } from "../../src/config/schema.js";
 import { PusherError } from "../../src/protocol/errors.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { createRedisClient, type RedisSettings } from "../../src/redis-client/connections.js";
@@ -31,7 +32,7 @@ interface FixtureOverrides {
   start?: boolean;
   /** Another Redis than the file's shared one. */
   node?: RedisNode;
-  durability?: "leader" | "replica";
+  durability?: PusherConfig["publish"]["durability"];
   timeoutMs?: number;
   replicaMaxLagSeconds?: number;
   metaTtlMs?: number;
