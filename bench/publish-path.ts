@@ -11,7 +11,6 @@ import { execFile, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { Redis } from "ioredis";
 import { cpuAndMemory, logLine as log, runMain } from "./entry.js";
@@ -23,8 +22,9 @@ import { publishPaced } from "./load/publisher.js";
 import { cpuSecondsBetween, sampleCpu } from "./measure/process-tree.js";
 import { startServer, type RunningServer } from "./server-process.js";
 import { baseline, pusher, type ServerDescriptor } from "./servers.js";
+import { ROOT } from "../test/helpers/root.js";
 
-const AUTOCANNON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../node_modules/.bin/autocannon");
+const AUTOCANNON = path.join(ROOT, "node_modules/.bin/autocannon");
 const SUBSCRIBERS = 2000;
 const CHANNELS = Array.from({ length: 20 }, (_, i) => `bench.publish.${i}`);
 const LATENCY_RATE = 500;

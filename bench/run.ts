@@ -14,7 +14,6 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { cpuAndMemory, logLine as log, runMain } from "./entry.js";
 import { failoverSection, throughputSection, writeResults, type DocSection } from "./docs-writer.js";
@@ -25,8 +24,9 @@ import { detailsTable, resultsTable, type RunRow } from "./report.js";
 import { runScenario } from "./scenario-runner.js";
 import { scenarios } from "./scenarios.js";
 import { servers, type ServerDescriptor } from "./servers.js";
+import { ROOT } from "../test/helpers/root.js";
 
-const DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../docs/benchmarks.md");
+const DOC = path.join(ROOT, "docs/benchmarks.md");
 
 function pick<T extends { name: string }>(all: readonly T[], wanted: string, what: string): T[] {
   if (wanted === "all") return [...all];

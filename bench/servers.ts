@@ -3,11 +3,11 @@
  * same worker count, same process shape, same load.
  */
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { DEV_API_KEY } from "../src/config/schema.js";
 import type { SubscriberClient } from "./failover/protocol.js";
+import { ROOT } from "../test/helpers/root.js";
 
-const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DIST = path.join(ROOT, "dist");
 
 export interface ServerDescriptor {
   name: string;

@@ -1,4 +1,5 @@
 /** IPC between the failover coordinator and its subscriber processes, and the published payload. */
+import type { Transport } from "../../src/config/schema.js";
 
 /** The `data` of every failover message. */
 export interface FailoverPayload {
@@ -14,7 +15,7 @@ export interface FailoverPayload {
  */
 export type SubscriberClient = "pusher" | "socket.io";
 
-export type Transports = ("websocket" | "polling")[];
+export type Transports = Transport[];
 
 export interface SubscriberPlan {
   url: string;

@@ -1,7 +1,8 @@
 /** The shape of one fault round: the same for every fault, so the rounds compare. */
+import type { PusherConfig } from "../../src/config/schema.js";
 import type { Transports } from "../failover/protocol.js";
 
-export type Durability = "leader" | "replica";
+export type Durability = PusherConfig["publish"]["durability"];
 
 export interface FaultPlan {
   /** Redis replicas beside the master (Sentinel promotes one of them). */

@@ -8,7 +8,6 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { writeResults, faultsSection } from "../docs-writer.js";
 import { cpuAndMemory, logLine, runMain } from "../entry.js";
@@ -18,8 +17,9 @@ import { faults, type Fault } from "./faults.js";
 import { faultPlan, type Durability, type FaultPlan } from "./plan.js";
 import { faultRounds, faultSummary } from "./report.js";
 import { runFaultRound } from "./round.js";
+import { ROOT } from "../../test/helpers/root.js";
 
-const DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../docs/benchmarks.md");
+const DOC = path.join(ROOT, "docs/benchmarks.md");
 
 function log(line: string): void {
   logLine(`${new Date().toISOString().slice(11, 19)} ${line}`);

@@ -1,19 +1,14 @@
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
 import type { RedisObserver } from "../ops/worker-metrics.js";
-import { createRedisClient } from "../redis-client/connections.js";
+import { createRedisClient, retriedByCaller } from "../redis-client/connections.js";
 import { newestSentinelViewCheck } from "../redis-client/master-check.js";
 import { newWorkerId } from "../redis-client/worker-id.js";
 import type { Broker } from "./broker.js";
 import { EmbeddedBroker } from "./embedded/embedded-broker.js";
 import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
 import { RedisBroker } from "./redis/redis-broker.js";
-import { processTransport } from "./transport.js";
-
-/** ioredis options for a long-lived connection whose commands the caller retries itself. */
-export function retriedByCaller(config: PusherConfig, blockMs = 0) {
-  return { autoResendUnfulfilledCommands: false, socketTimeout: config.redis.commandTimeoutMs + blockMs };
-}
+import { processTransport } from "../ipc/transport.js";
 
 /** The worker's broker for the configured `redis.mode`. */
 export function createWorkerBroker(config: PusherConfig, logger: Logger, observer?: RedisObserver): Broker {
@@ -22,8 +17,8 @@ export function createWorkerBroker(config: PusherConfig, logger: Logger, observe
   return new RedisBroker({
     // Commands are not resent by ioredis after a reconnect: the broker retries them itself, once
     // it has checked the new master's heads (see RedisBroker).
-    commands: createRedisClient(config.redis, "commands", redisLogger, retriedByCaller(config)),
-    reader: createRedisClient(config.redis, "fanout", redisLogger, retriedByCaller(config, FANOUT_BLOCK_MS)),
+    commands: createRedisClient(config.redis, "commands", redisLogger, retriedByCaller(config.redis)),
+    reader: createRedisClient(config.redis, "fanout", redisLogger, retriedByCaller(config.redis, FANOUT_BLOCK_MS)),
     keyPrefix: config.redis.keyPrefix,
     durability: config.publish.durability,
     replicaMaxLagSeconds: config.publish.replicaMaxLagSeconds,

@@ -1,8 +1,12 @@
 import type { Worker } from "node:cluster";
 import type { Socket } from "node:net";
 import type { ConsoleSeries } from "../protocol/console-series.js";
+import { messageGuard } from "./transport.js";
 
-/** Process-control messages between a worker and its primary (the broker has its own, in broker/embedded/wire.ts). */
+/**
+ * Process-control messages between a worker and its primary (the embedded broker and channel state
+ * have their own: broker/embedded/wire.ts, state/embedded/state-wire.ts).
+ */
 export type WorkerToPrimary =
   | { t: "worker:ready" }
   | { t: "worker:pong" }
@@ -33,8 +37,7 @@ export type PrimaryToWorker =
   /** Sent with a TCP socket handle: the bytes the primary read to route it, which the worker parses first. */
   | { t: "conn:handoff"; head: Uint8Array };
 
-// Keyed by every message type, so a type added to the unions above must be added here to compile.
-const WORKER_TO_PRIMARY: Record<WorkerToPrimary["t"], true> = {
+export const isWorkerToPrimary = messageGuard<WorkerToPrimary>({
   "worker:ready": true,
   "worker:pong": true,
   "worker:stats": true,
@@ -43,14 +46,8 @@ const WORKER_TO_PRIMARY: Record<WorkerToPrimary["t"], true> = {
   "conn:closed": true,
   "session:bound": true,
   "session:released": true,
-};
-const PRIMARY_TO_WORKER: Record<PrimaryToWorker["t"], true> = { "metrics:text": true, "series:data": true, "worker:ping": true, "conn:handoff": true };
-
-const typed = (m: unknown, types: Record<string, true>): boolean =>
-  typeof m === "object" && m !== null && Object.hasOwn(types, (m as { t?: unknown }).t as string);
-
-export const isWorkerToPrimary = (m: unknown): m is WorkerToPrimary => typed(m, WORKER_TO_PRIMARY);
-export const isPrimaryToWorker = (m: unknown): m is PrimaryToWorker => typed(m, PRIMARY_TO_WORKER);
+});
+export const isPrimaryToWorker = messageGuard<PrimaryToWorker>({ "metrics:text": true, "series:data": true, "worker:ping": true, "conn:handoff": true });
 
 /*
  * The only ways to send a control message: the compiler checks each message at the send site, and
@@ -75,4 +72,9 @@ export function sendToWorker(worker: Worker, message: Exclude<PrimaryToWorker, {
  */
 export function handOver(worker: Worker, socket: Socket, head: Uint8Array, done: (err: Error | null) => void): void {
   worker.send({ t: "conn:handoff", head } satisfies PrimaryToWorker, socket, { keepOpen: false }, done);
+}
+
+/** Tells pm2 (wait_ready) that the primary serves: the one message the primary sends its own parent. */
+export function tellSupervisorReady(): void {
+  process.send?.("ready");
 }

@@ -1,5 +1,8 @@
 import { PusherError } from "../protocol/errors.js";
 
+/** A request as its sender writes it: PendingRequests adds the id. */
+export type RequestBody<M> = M extends { id: number } ? Omit<M, "id"> : never;
+
 interface Waiter {
   resolve(value: unknown): void;
   reject(error: Error): void;

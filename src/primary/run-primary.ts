@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter";
 import { createPrimaryBroker } from "../broker/embedded/primary-broker.js";
 import type { PusherConfig } from "../config/schema.js";
+import { tellSupervisorReady } from "../ipc/control.js";
 import type { Logger } from "../ops/logger.js";
 import { createPrimaryChannelState } from "../state/embedded/primary-state.js";
 import { EmbeddedWebhooks } from "../webhooks/embedded-webhooks.js";
@@ -71,7 +72,7 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
       const { port } = server.address() as AddressInfo;
       logger.info({ port, host: config.server.host, workers: size, mode: config.redis.mode }, "pusher ready");
       // pm2 wait_ready: the app is up only once every worker serves.
-      process.send?.("ready");
+      tellSupervisorReady();
     });
   };
   pool.on("ready", onReady);

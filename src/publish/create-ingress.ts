@@ -1,8 +1,7 @@
 import type { Broker } from "../broker/broker.js";
-import { retriedByCaller } from "../broker/create-broker.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
-import { createRedisClient } from "../redis-client/connections.js";
+import { createRedisClient, retriedByCaller } from "../redis-client/connections.js";
 import { INGRESS_BLOCK_MS, RedisIngress } from "./redis-ingress.js";
 
 /** The Redis ingress consumer, in the Redis modes only. Built here, not in broker/: it publishes through a Broker. */
@@ -10,7 +9,7 @@ export function createRedisIngress(config: PusherConfig, broker: Broker, logger:
   if (config.redis.mode === "none") return undefined;
   const ingressLogger = logger.child({ module: "ingress" });
   return new RedisIngress({
-    client: createRedisClient(config.redis, "ingress", ingressLogger, retriedByCaller(config, INGRESS_BLOCK_MS)),
+    client: createRedisClient(config.redis, "ingress", ingressLogger, retriedByCaller(config.redis, INGRESS_BLOCK_MS)),
     broker,
     keyPrefix: config.redis.keyPrefix,
     limits: config.limits,

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { registerScripts, type LuaRunner } from "../redis-client/lua-scripts.js";
 
 type Entry = [id: string, fields: string[]];
 
@@ -29,7 +30,7 @@ return 1
  * holder died or lost Redis) or its holder let it go.
  */
 export class IngressLease {
-  private readonly runner: Record<"pusherIngressRead" | "pusherIngressRelease", (...args: (string | number)[]) => Promise<unknown>>;
+  private readonly run: LuaRunner<"pusherIngressRead" | "pusherIngressRelease">;
 
   constructor(
     private readonly client: Redis,
@@ -37,9 +38,7 @@ export class IngressLease {
     private readonly consumer: string,
     private readonly leaseMs: number,
   ) {
-    client.defineCommand("pusherIngressRead", { numberOfKeys: 0, lua: READ });
-    client.defineCommand("pusherIngressRelease", { numberOfKeys: 0, lua: RELEASE });
-    this.runner = client as unknown as IngressLease["runner"];
+    this.run = registerScripts(client, { pusherIngressRead: READ, pusherIngressRelease: RELEASE });
   }
 
   /** True when this consumer holds the lease now (it took it, or already held it). */
@@ -50,7 +49,7 @@ export class IngressLease {
 
   /** Renews the lease and reads up to `count` new entries, as long as this consumer holds it. */
   async read(stream: string, group: string, count: number): Promise<LeaderRead> {
-    const reply = (await this.runner.pusherIngressRead(this.key, this.consumer, this.leaseMs, stream, group, count)) as [number, Entry[] | string] | null;
+    const reply = (await this.run("pusherIngressRead", [this.key, this.consumer, this.leaseMs, stream, group, count])) as [number, Entry[] | string] | null;
     if (reply === null) return { lost: true };
     const [found, value] = reply;
     if (found === 1) {
@@ -61,6 +60,6 @@ export class IngressLease {
   }
 
   async release(): Promise<void> {
-    await this.runner.pusherIngressRelease(this.key, this.consumer);
+    await this.run("pusherIngressRelease", [this.key, this.consumer]);
   }
 }

@@ -68,6 +68,15 @@ export function createRedisClient(settings: RedisSettings, role: string, logger:
   return client;
 }
 
+/**
+ * ioredis options for a long-lived connection whose commands the caller retries itself (the
+ * broker, the channel state, the ingress): nothing is resent behind its back after a reconnect,
+ * and a server silent past redis.commandTimeoutMs (plus the block time of a blocking read) is dropped.
+ */
+export function retriedByCaller(settings: RedisSettings, blockMs = 0): RedisOptions {
+  return { autoResendUnfulfilledCommands: false, socketTimeout: settings.commandTimeoutMs + blockMs };
+}
+
 /** "host:port" of the server the client's socket reached, if it is connected. */
 export function serverAddress(client: Redis): string | undefined {
   const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;

@@ -1,10 +1,9 @@
 import type { Broker } from "../broker/broker.js";
-import { retriedByCaller } from "../broker/create-broker.js";
 import { RedisBroker } from "../broker/redis/redis-broker.js";
-import { processTransport } from "../broker/transport.js";
+import { processTransport } from "../ipc/transport.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
-import { createRedisClient } from "../redis-client/connections.js";
+import { createRedisClient, retriedByCaller } from "../redis-client/connections.js";
 import type { ChannelStateBackend } from "./backend.js";
 import { EmbeddedChannelState } from "./embedded/embedded-channel-state.js";
 import { RedisChannelState } from "./redis/redis-channel-state.js";
@@ -17,7 +16,7 @@ export function createWorkerChannelState(config: PusherConfig, logger: Logger, b
   if (!(broker instanceof RedisBroker)) return new EmbeddedChannelState(processTransport(process), config.publish.timeoutMs);
   const stateLogger = logger.child({ module: "channel-state" });
   return new RedisChannelState({
-    client: createRedisClient(config.redis, "state", stateLogger, retriedByCaller(config)),
+    client: createRedisClient(config.redis, "state", stateLogger, retriedByCaller(config.redis)),
     keyPrefix: config.redis.keyPrefix,
     fanoutMaxLength: config.redis.fanoutMaxLength,
     // The same bound as each URL's queue; and nothing reads the queue while webhooks are off:

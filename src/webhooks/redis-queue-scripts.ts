@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { registerScripts } from "../redis-client/lua-scripts.js";
 
 /**
  * Moves what the deciding scripts recorded (KEYS[1], the seam's queue) into each URL's list
@@ -81,20 +82,21 @@ export interface WebhookScripts {
 
 /** Registers the scripts on `client` (EVALSHA, reloaded by ioredis on a new master). */
 export function defineWebhookScripts(client: Redis): WebhookScripts {
-  client.defineCommand("pusherWebhookDistribute", { lua: DISTRIBUTE });
-  client.defineCommand("pusherWebhookHold", { numberOfKeys: 1, lua: HOLD });
-  client.defineCommand("pusherWebhookPeek", { numberOfKeys: 2, lua: PEEK });
-  client.defineCommand("pusherWebhookRemove", { numberOfKeys: 3, lua: REMOVE });
-  client.defineCommand("pusherWebhookRelease", { numberOfKeys: 1, lua: RELEASE });
-  const run = client as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+  const run = registerScripts(client, {
+    pusherWebhookDistribute: { lua: DISTRIBUTE },
+    pusherWebhookHold: { numberOfKeys: 1, lua: HOLD },
+    pusherWebhookPeek: { numberOfKeys: 2, lua: PEEK },
+    pusherWebhookRemove: { numberOfKeys: 3, lua: REMOVE },
+    pusherWebhookRelease: { numberOfKeys: 1, lua: RELEASE },
+  });
   return {
     distribute: async (keys, maxQueued, maxMoved) =>
-      (await run.pusherWebhookDistribute!(keys.length, ...keys, maxQueued, maxMoved)) as [number, number, number],
-    hold: async (lease, owner, leaseMs) => (await run.pusherWebhookHold!(lease, owner, leaseMs)) === 1,
-    peek: async (list, dropped, max) => (await run.pusherWebhookPeek!(list, dropped, max)) as [number, string[]],
-    remove: async ({ lease, list, dropped }, owner, count, droppedBefore) => (await run.pusherWebhookRemove!(lease, list, dropped, owner, count, droppedBefore)) === 1,
+      (await run("pusherWebhookDistribute", [keys.length, ...keys, maxQueued, maxMoved])) as [number, number, number],
+    hold: async (lease, owner, leaseMs) => (await run("pusherWebhookHold", [lease, owner, leaseMs])) === 1,
+    peek: async (list, dropped, max) => (await run("pusherWebhookPeek", [list, dropped, max])) as [number, string[]],
+    remove: async ({ lease, list, dropped }, owner, count, droppedBefore) => (await run("pusherWebhookRemove", [lease, list, dropped, owner, count, droppedBefore])) === 1,
     release: async (lease, owner) => {
-      await run.pusherWebhookRelease!(lease, owner);
+      await run("pusherWebhookRelease", [lease, owner]);
     },
   };
 }

@@ -1,6 +1,9 @@
+import { errorTable } from "../protocol/errors.js";
 import type { PusherServer, PusherSocket } from "../protocol/socket-types.js";
 
 const TICK_MS = 100;
+/** The clients of a draining host come back spread over the table's Retry-After for `draining`. */
+const ADVICE_SPREAD_MS = errorTable.draining.retryAfterSeconds * 1000;
 /**
  * How long a goodbye may wait for its client. A websocket or a held long-poll takes it at once; a
  * polling session with no request pending belongs to a client that has already gone elsewhere
@@ -30,7 +33,7 @@ export async function drainSockets(io: PusherServer, perSecond: number, deadline
   while (sockets.length > 0 && Date.now() < deadline) {
     for (const socket of sockets.splice(0, perTick)) {
       goodbyes.push(closed(socket));
-      socket.emit("reconnect_advice", { reason: "draining", retryAfterMs: Math.floor(Math.random() * 1000) });
+      socket.emit("reconnect_advice", { reason: "draining", retryAfterMs: Math.floor(Math.random() * ADVICE_SPREAD_MS) });
       socket.disconnect(true);
     }
     if (sockets.length > 0) await new Promise((resolve) => setTimeout(resolve, TICK_MS));

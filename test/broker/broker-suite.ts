@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Broker } from "../../src/broker/broker.js";
 import type { Message } from "../../src/protocol/messages.js";
+import { MessageCollector } from "../helpers/message-collector.js";
 
 export interface BrokerFixture {
   /** Brokers as separate workers would hold them, sharing one backend. */
@@ -28,14 +29,11 @@ export function brokerSuite(name: string, options: SuiteOptions, create: () => P
     };
 
     /** Resolves with the first `count` messages a broker fans out. */
-    const collect = (broker: Broker, count: number): Promise<Message[]> =>
-      new Promise((resolve) => {
-        const seen: Message[] = [];
-        broker.onMessages((messages) => {
-          seen.push(...messages);
-          if (seen.length >= count) resolve(seen.slice(0, count));
-        });
-      });
+    const collect = async (broker: Broker, count: number): Promise<Message[]> => {
+      const seen = new MessageCollector();
+      broker.onMessages((messages) => seen.add(...messages));
+      return (await seen.waitFor(count)).slice(0, count);
+    };
 
     const one = async (broker: Broker, channel: string, data: unknown = null, id?: string) => {
       const [outcome] = await broker.publish([{ channels: [channel], event: "e", data, ...(id ? { id } : {}) }]);

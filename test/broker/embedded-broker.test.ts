@@ -2,7 +2,7 @@ import { MessageChannel } from "node:worker_threads";
 import { ChannelLog } from "../../src/broker/embedded/channel-log.js";
 import { EmbeddedBroker } from "../../src/broker/embedded/embedded-broker.js";
 import { EmbeddedHub } from "../../src/broker/embedded/hub.js";
-import { portTransport } from "../../src/broker/transport.js";
+import { portTransport } from "../../src/ipc/transport.js";
 import { brokerSuite } from "./broker-suite.js";
 
 const historySize = 10;

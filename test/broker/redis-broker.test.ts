@@ -4,10 +4,12 @@ import { after, test, type TestContext } from "node:test";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
+import type { PusherConfig } from "../../src/config/schema.js";
 import { PusherError } from "../../src/protocol/errors.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
 import { createRedisClient, type RedisSettings } from "../../src/redis-client/connections.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
+import { MessageCollector } from "../helpers/message-collector.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { replicasToWaitFor } from "../../src/redis-client/replicas-to-wait-for.js";
@@ -30,7 +32,7 @@ interface FixtureOverrides {
   start?: boolean;
   /** Another Redis than the file's shared one. */
   node?: RedisNode;
-  durability?: "leader" | "replica";
+  durability?: PusherConfig["publish"]["durability"];
   timeoutMs?: number;
   replicaMaxLagSeconds?: number;
   metaTtlMs?: number;
@@ -115,11 +117,8 @@ test("a channel whose head expired is created again in an epoch its subscribers 
 test("a worker that sees an offset skip fills it from history before anything newer", async () => {
   const [a, b] = await redisBrokers(2, { keyPrefix: "gap:" });
   try {
-    const received: Message[] = [];
-    const three = new Promise<void>((resolve) => b!.onMessages((messages) => {
-      received.push(...messages);
-      if (received.length >= 3) resolve();
-    }));
+    const received = new MessageCollector();
+    b!.onMessages((messages) => received.add(...messages));
     const [first] = await a!.publish([{ channels: ["g"], event: "e", data: 1 }]);
     assert.ok(first?.ok);
     const epoch = first.offsets.g!.epoch;
@@ -132,8 +131,7 @@ test("a worker that sees an offset skip fills it from history before anything ne
     await redis.hset("gap:c:g", "o", 3);
     await redis.xadd("gap:fanout", "*", "c", "g", "v", "e", "d", "3", "e", epoch, "o", 3, "t", now);
     redis.disconnect();
-    await three;
-    assert.deepEqual(received.map((m) => [m.offset, m.data]), [[1, 1], [2, 2], [3, 3]]);
+    assert.deepEqual((await received.waitFor(3)).map((m) => [m.offset, m.data]), [[1, 1], [2, 2], [3, 3]]);
   } finally {
     await Promise.all([a!.close(), b!.close()]);
   }
@@ -168,16 +166,11 @@ test("a write acknowledged by a master that lost it, before any reader saw it, s
 test("an offset handed out again after lost writes mints a new epoch for every subscriber", async () => {
   const [a, b] = await redisBrokers(2, { keyPrefix: "reuse:" });
   try {
-    const received: Message[] = [];
-    let third!: () => void;
-    const threeReceived = new Promise<void>((resolve) => (third = resolve));
-    b!.onMessages((messages) => {
-      received.push(...messages);
-      if (received.length === 3) third();
-    });
+    const received = new MessageCollector();
+    b!.onMessages((messages) => received.add(...messages));
     const reset = new Promise<[string, StreamPosition]>((resolve) => b!.onReset((channel, head) => resolve([channel, head])));
     for (let i = 1; i <= 3; i++) await a!.publish([{ channels: ["r"], event: "e", data: i }]);
-    await threeReceived;
+    await received.waitFor(3);
     // What a new master that lost offsets 2 and 3 does next, seen by a worker that delivered them.
     const redis = new Redis(`redis://${(await redisNode()).address}`);
     const [first] = await redis.xrange("reuse:h:r", "1-0", "1-0");
@@ -190,9 +183,9 @@ test("an offset handed out again after lost writes mints a new epoch for every s
     assert.equal(reused.offsets.r!.offset, 2);
     const [channel, head] = await reset;
     assert.equal(channel, "r");
-    assert.notEqual(head.epoch, received[0]!.epoch);
+    assert.notEqual(head.epoch, received.messages[0]!.epoch);
     assert.equal(head.offset, 0);
-    assert.equal(received.length, 3, "the message at the reused offset is not delivered in the diverged epoch");
+    assert.equal(received.messages.length, 3, "the message at the reused offset is not delivered in the diverged epoch");
     const [next] = await a!.publish([{ channels: ["r"], event: "e", data: 4 }]);
     assert.ok(next?.ok);
     assert.deepEqual(next.offsets.r, { epoch: head.epoch, offset: 1 });
@@ -305,13 +298,8 @@ test("a history read answered before the reader found its place loses nothing af
   const [a, b] = await redisBrokers(2, { start: false });
   try {
     await a!.start();
-    const received: Message[] = [];
-    let done!: () => void;
-    const all = new Promise<void>((resolve) => (done = resolve));
-    b!.onMessages((messages) => {
-      received.push(...messages);
-      if (received.some((m) => m.data === 5)) done();
-    });
+    const received = new MessageCollector();
+    b!.onMessages((messages) => received.add(...messages));
     const [first] = await a!.publish([{ channels: ["join"], event: "e", data: 1 }]);
     assert.ok(first?.ok);
     const reading = b!.history("join");
@@ -320,10 +308,10 @@ test("a history read answered before the reader found its place loses nothing af
     const { head } = await reading;
     await started;
     await a!.publish([{ channels: ["join"], event: "e", data: 5 }]);
-    await all;
+    await received.until(() => received.messages.some((m) => m.data === 5), 15_000, () => "the fifth message");
     const expected = Array.from({ length: 5 - head.offset }, (_, i) => head.offset + 1 + i);
     // What the reader delivers at or below the head is dropped by the joiner's feed; above it, nothing may be missing.
-    assert.deepEqual(received.map((m) => m.offset).filter((o) => o > head.offset), expected, `every offset after the head ${head.offset} the history read gave`);
+    assert.deepEqual(received.messages.map((m) => m.offset).filter((o) => o > head.offset), expected, `every offset after the head ${head.offset} the history read gave`);
   } finally {
     await Promise.all([a!.close(), b!.close()]);
   }

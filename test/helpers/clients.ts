@@ -1,7 +1,7 @@
 import type { TestContext } from "node:test";
 import { io, type Socket, type ManagerOptions, type SocketOptions } from "socket.io-client";
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from "../../src/protocol/events.js";
-import type { Message, StreamPosition } from "../../src/protocol/messages.js";
+import type { StreamPosition } from "../../src/protocol/messages.js";
 import { MessageCollector } from "./message-collector.js";
 import { DEV_API_KEY } from "./pusher.js";
 

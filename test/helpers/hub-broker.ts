@@ -2,7 +2,7 @@ import type { TestContext } from "node:test";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { EmbeddedBroker } from "../../src/broker/embedded/embedded-broker.js";
 import type { EmbeddedHub } from "../../src/broker/embedded/hub.js";
-import { portTransport } from "../../src/broker/transport.js";
+import { portTransport } from "../../src/ipc/transport.js";
 
 /**
  * A worker's EmbeddedBroker talking to `hub` over a MessageChannel, as it does to the primary over

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { TestContext } from "node:test";
+import type { Transport } from "../../src/config/schema.js";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { startNginx, type NginxProxy } from "./nginx.js";
 import { connectionCount, startPusher, type PusherHost, type StartOptions } from "./pusher.js";
 import { startRedis } from "./redis-topology.js";
 import { assertDeliveryGuarantee, ChannelRecorder, SteadyPublisher } from "./steady-traffic.js";
 
-export type TransportMix = ("polling" | "websocket")[];
+export type TransportMix = Transport[];
 
 /** What browsers use: websocket alone, the default polling-then-upgrade, and polling alone. */
 export const TRANSPORT_MIXES: TransportMix[] = [["websocket"], ["polling", "websocket"], ["polling"]];

@@ -1,12 +1,10 @@
 import { PusherError } from "../../protocol/errors.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
-import { PendingRequests } from "../../ipc/pending-requests.js";
+import { PendingRequests, type RequestBody } from "../../ipc/pending-requests.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { PublishBatcher } from "../publish-batcher.js";
-import type { IpcTransport } from "../transport.js";
+import type { IpcTransport } from "../../ipc/transport.js";
 import { isBrokerReply, type BrokerReply, type BrokerRequest, type WireOutcome } from "./wire.js";
-
-type RequestBody = BrokerRequest extends infer R ? (R extends BrokerRequest ? Omit<R, "id"> : never) : never;
 
 /** A worker's broker in embedded mode: every call is a request to the primary's EmbeddedHub. */
 export class EmbeddedBroker implements Broker {
@@ -59,7 +57,7 @@ export class EmbeddedBroker implements Broker {
     this.pending.rejectAll(new PusherError("unavailable", "broker closed"));
   }
 
-  private request(body: RequestBody, timeoutMs: number): Promise<unknown> {
+  private request(body: RequestBody<BrokerRequest>, timeoutMs: number): Promise<unknown> {
     return this.pending.start((id) => this.transport.send({ ...body, id }), timeoutMs, "the primary's broker");
   }
 

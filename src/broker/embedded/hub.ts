@@ -1,6 +1,6 @@
 import { errorTable } from "../../protocol/errors.js";
 import type { Message } from "../../protocol/messages.js";
-import type { IpcTransport } from "../transport.js";
+import type { IpcTransport } from "../../ipc/transport.js";
 import type { ChannelLog } from "./channel-log.js";
 import { isBrokerRequest, type BrokerReply, type BrokerRequest, type WireOutcome } from "./wire.js";
 

@@ -1,7 +1,7 @@
 import type { Worker } from "node:cluster";
 import type { PusherConfig } from "../../config/schema.js";
 import type { Logger } from "../../ops/logger.js";
-import { processTransport } from "../transport.js";
+import { processTransport } from "../../ipc/transport.js";
 import { ChannelLog } from "./channel-log.js";
 import { EmbeddedHub } from "./hub.js";
 

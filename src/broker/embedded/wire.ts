@@ -1,3 +1,4 @@
+import { messageGuard } from "../../ipc/transport.js";
 import type { ErrorBody } from "../../protocol/errors.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
 import type { PublishRequest } from "../broker.js";
@@ -19,12 +20,5 @@ export type BrokerReply =
   /** The hub failed on this request (a defect): the caller gets the error instead of waiting out its timeout. */
   | { t: "broker:failed"; id: number; error: ErrorBody };
 
-const REQUEST_TYPES = new Set(["broker:publish", "broker:history", "broker:probe"]);
-const REPLY_TYPES = new Set(["broker:reply", "broker:messages", "broker:probe-echo", "broker:failed"]);
-
-function hasType(message: unknown, types: Set<string>): boolean {
-  return typeof message === "object" && message !== null && types.has((message as { t?: unknown }).t as string);
-}
-
-export const isBrokerRequest = (m: unknown): m is BrokerRequest => hasType(m, REQUEST_TYPES);
-export const isBrokerReply = (m: unknown): m is BrokerReply => hasType(m, REPLY_TYPES);
+export const isBrokerRequest = messageGuard<BrokerRequest>({ "broker:publish": true, "broker:history": true, "broker:probe": true });
+export const isBrokerReply = messageGuard<BrokerReply>({ "broker:reply": true, "broker:messages": true, "broker:probe-echo": true, "broker:failed": true });

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { PusherConfig } from "../../config/schema.js";
 import type { Logger } from "../../ops/logger.js";
 import type { RedisObserver } from "../../ops/worker-metrics.js";
 import type { Message, StreamPosition } from "../../protocol/messages.js";
@@ -25,7 +26,7 @@ export interface RedisBrokerOptions extends PublishSettings {
   commands: Redis;
   /** The fan-out reader's own connection (XREAD BLOCK holds it). */
   reader: Redis;
-  durability: "leader" | "replica";
+  durability: PusherConfig["publish"]["durability"];
   /** At replica durability: replicas silent for longer are not waited for (see replicasToWaitFor). */
   replicaMaxLagSeconds: number;
   logger: Logger;

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { registerScripts, type LuaRunner } from "../../redis-client/lua-scripts.js";
 
 /**
  * The Redis side of the broker: each script is one atomic step, so a publish is one round trip
@@ -195,15 +196,8 @@ const SCRIPTS = {
   pusherDiverged: DIVERGED,
   pusherReconciled: RECONCILED,
 } as const;
-export type ScriptName = keyof typeof SCRIPTS;
-export type ScriptRunner = (name: ScriptName, args: (string | number)[]) => Promise<unknown>;
+export type ScriptRunner = LuaRunner<keyof typeof SCRIPTS>;
 
-/**
- * Registers the scripts on a client. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
- * new master after a failover loads them again by itself.
- */
 export function defineScripts(client: Redis): ScriptRunner {
-  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 0, lua });
-  const commands = client as unknown as Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
-  return (name, args) => commands[name](...args);
+  return registerScripts(client, SCRIPTS);
 }

@@ -1,11 +1,9 @@
-import { PendingRequests } from "../../ipc/pending-requests.js";
+import { PendingRequests, type RequestBody } from "../../ipc/pending-requests.js";
 import { PusherError } from "../../protocol/errors.js";
 import type { Member } from "../../protocol/presence.js";
-import type { IpcTransport } from "../../broker/transport.js";
+import type { IpcTransport } from "../../ipc/transport.js";
 import type { ChannelStateBackend, ChannelSummary, Contribution, JoinOutcome, StateSignal } from "../backend.js";
 import { isStateReply, type StateRequest } from "./state-wire.js";
-
-type Query = StateRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
 /**
  * A worker's channel state backend in embedded mode: contributions and signals go to the primary's
@@ -66,7 +64,7 @@ export class EmbeddedChannelState implements ChannelStateBackend {
     this.pending.rejectAll(new PusherError("unavailable", "channel state closed"));
   }
 
-  private request(body: Query): Promise<unknown> {
-    return this.pending.start((id) => this.transport.send({ ...body, id } as StateRequest), this.timeoutMs, "the primary's channel state");
+  private request(body: RequestBody<StateRequest>): Promise<unknown> {
+    return this.pending.start((id) => this.transport.send({ ...body, id }), this.timeoutMs, "the primary's channel state");
   }
 }

@@ -1,5 +1,5 @@
 import type { Worker } from "node:cluster";
-import { processTransport } from "../../broker/transport.js";
+import { processTransport } from "../../ipc/transport.js";
 import type { PusherConfig } from "../../config/schema.js";
 import type { Logger } from "../../ops/logger.js";
 import type { WebhookOutbox } from "../../webhooks/webhook-events.js";

@@ -1,5 +1,5 @@
 import type { WebhookOutbox } from "../../webhooks/webhook-events.js";
-import type { IpcTransport } from "../../broker/transport.js";
+import type { IpcTransport } from "../../ipc/transport.js";
 import type { StateSignal } from "../backend.js";
 import { StateTable } from "./state-table.js";
 import { isStateRequest, type StateReply, type StateRequest } from "./state-wire.js";

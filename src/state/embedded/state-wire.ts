@@ -1,3 +1,4 @@
+import { messageGuard } from "../../ipc/transport.js";
 import type { Member } from "../../protocol/presence.js";
 import type { ChannelSummary, Contribution, JoinOutcome, StateSignal } from "../backend.js";
 
@@ -14,10 +15,12 @@ export type StateReply =
   | { t: "state:reply"; id: number; result: JoinOutcome | ChannelSummary[] | { subscribers: number; members: number } | Member[] }
   | { t: "state:signals"; signals: StateSignal[] };
 
-const REQUESTS = new Set(["state:sync", "state:join", "state:broadcast", "state:channels", "state:channel", "state:members"]);
-const REPLIES = new Set(["state:reply", "state:signals"]);
-
-const typed = (m: unknown, types: Set<string>): boolean => typeof m === "object" && m !== null && types.has((m as { t?: unknown }).t as string);
-
-export const isStateRequest = (m: unknown): m is StateRequest => typed(m, REQUESTS);
-export const isStateReply = (m: unknown): m is StateReply => typed(m, REPLIES);
+export const isStateRequest = messageGuard<StateRequest>({
+  "state:sync": true,
+  "state:join": true,
+  "state:broadcast": true,
+  "state:channels": true,
+  "state:channel": true,
+  "state:members": true,
+});
+export const isStateReply = messageGuard<StateReply>({ "state:reply": true, "state:signals": true });

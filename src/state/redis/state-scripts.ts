@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { registerScripts, type LuaRunner } from "../../redis-client/lua-scripts.js";
 
 /**
  * Channel state in Redis, changed only by these scripts so that each change, the decision it
@@ -156,12 +157,8 @@ return out
 `;
 
 const SCRIPTS = { pusherStateSync: SYNC, pusherStateJoin: JOIN, pusherStateLease: LEASE, pusherStateReap: REAP, pusherStateHeld: HELD } as const;
-export type StateScript = keyof typeof SCRIPTS;
-export type StateScriptRunner = (name: StateScript, args: (string | number)[]) => Promise<unknown>;
+export type StateScriptRunner = LuaRunner<keyof typeof SCRIPTS>;
 
-/** Registers the scripts; like the broker's, they reload themselves on a new master (EVALSHA → EVAL). */
 export function defineStateScripts(client: Redis): StateScriptRunner {
-  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 0, lua });
-  const commands = client as unknown as Record<StateScript, (...args: (string | number)[]) => Promise<unknown>>;
-  return (name, args) => commands[name](...args);
+  return registerScripts(client, SCRIPTS);
 }

@@ -11,6 +11,14 @@ export interface IpcTransport<Out = unknown> {
   onMessage(handler: (message: unknown) => void): () => void;
 }
 
+/**
+ * The receiving side's check of one direction's messages, keyed by every `t` of its union: a type
+ * added to the union must be added here to compile, so no message is dropped on receipt unnoticed.
+ */
+export function messageGuard<M extends { t: string }>(types: Record<M["t"], true>): (m: unknown) => m is M {
+  return (m): m is M => typeof m === "object" && m !== null && Object.hasOwn(types, (m as { t?: unknown }).t as string);
+}
+
 interface ProcessLike {
   send?(message: unknown, ...rest: unknown[]): boolean;
   on(event: "message", listener: (message: unknown) => void): unknown;
