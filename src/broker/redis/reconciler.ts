@@ -30,6 +30,8 @@ export interface ReconcilerOptions {
   fleet?: { workerId: string; leasesKey: string };
   /** A channel's history was lost: its subscribers resync to `head` now. */
   onReset(channel: string, head: StreamPosition): void;
+  /** Resolves once the fan-out reader has delivered every batch it read before (FanoutReader.idle). */
+  readerIdle(): Promise<void>;
 }
 
 const RECONCILE_CHUNK = 500;
@@ -112,6 +114,9 @@ export class Reconciler {
       if (!(await onTheMaster(commands, masterCheck, logger))) return;
       const master = serverAddress(commands);
       if (master !== undefined) onMaster(master);
+      // A batch the reader read from the old master may still be waiting on a gap's history read
+      // (this connection's, now on the new master): what it delivers next must be checked too.
+      await this.options.readerIdle();
       // Acknowledged heads count as much as delivered ones: a write acknowledged by the old master
       // and lost before any reader saw it would otherwise vanish without a resync.
       const entries = [...this.options.delivered.entries(), ...this.options.acknowledged.entries()];

@@ -6,7 +6,7 @@ import type { Message, StreamPosition } from "../../protocol/messages.js";
 import { canRecover } from "../../protocol/position-rule.js";
 import { CommandRetry } from "../../redis-client/command-retry.js";
 import { ConnectionLoss } from "../../redis-client/connection-loss.js";
-import { releaseRedisClient } from "../../redis-client/connections.js";
+import { assertSentWhereIssued, releaseRedisClient } from "../../redis-client/connections.js";
 import type { MasterCheck } from "../../redis-client/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { mintEpoch } from "../epoch.js";
@@ -22,9 +22,9 @@ import { ReplicaWait } from "./replica-wait.js";
 import { defineScripts, type ScriptRunner } from "./scripts.js";
 
 export interface RedisBrokerOptions extends PublishSettings {
-  /** Publishes, history reads, probes. */
+  /** Publishes, history reads, probes. Created with SENT_WHERE_ISSUED. */
   commands: Redis;
-  /** The fan-out reader's own connection (XREAD BLOCK holds it). */
+  /** The fan-out reader's own connection (XREAD BLOCK holds it). Created with SENT_WHERE_ISSUED. */
   reader: Redis;
   durability: PusherConfig["publish"]["durability"];
   /** At replica durability: replicas silent for longer are not waited for (see replicasToWaitFor). */
@@ -65,6 +65,10 @@ export class RedisBroker implements Broker {
 
   constructor(private readonly options: RedisBrokerOptions) {
     const { commands, reader, keyPrefix, logger } = options;
+    // The Reconciler's gate holds publishes until the heads were checked on the connection's
+    // server; a command ioredis kept for the next connection would pass it, on a server nobody checked.
+    assertSentWhereIssued(commands, "broker's commands");
+    assertSentWhereIssued(reader, "fan-out reader's");
     this.workerId = options.fleet?.workerId;
     const scripts = defineScripts(commands);
     const loss = new ConnectionLoss(commands);
@@ -86,6 +90,7 @@ export class RedisBroker implements Broker {
       ...(options.masterCheck ? { masterCheck: options.masterCheck } : {}),
       ...(options.fleet ? { fleet: options.fleet } : {}),
       onReset: (channel, head) => this.resetHandler(channel, head),
+      readerIdle: () => this.reader.idle(),
     });
     this.reader = new FanoutReader({
       client: reader,
