@@ -381,6 +381,30 @@ test("a batch the reader read from the old master and delivers after a reconnect
   }
 });
 
+test("after lost writes, no offset is handed out again at or below a head a subscriber joined at", async (t) => {
+  const node = await startRedis(t);
+  const admin = new Redis(`redis://${node.address}`);
+  t.after(() => admin.disconnect());
+  await leases(admin, "joined:", ["a"]);
+  // C published 1-6 and is gone; A's reader starts after them, so A delivered none of them.
+  const [c] = await redisBrokers(1, { node, keyPrefix: "joined:" });
+  await c!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
+  await c!.close();
+  const [a] = await redisBrokers(1, { node, keyPrefix: "joined:", timeoutMs: 15_000, workerIds: ["a"] });
+  try {
+    const { head } = await a!.history("x");
+    assert.equal(head.offset, 6, "a subscriber of A joins at offset 6");
+    await loseWrites(admin, "joined:", "x", 2);
+    await dropConnections(admin, "a");
+    const data = ["new-1", "new-2", "new-3"];
+    for (const { at } of acknowledgedOn("x", data, await withTimeout(a!.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes"))) {
+      assert.ok(at.epoch !== head.epoch || at.offset > head.offset, `acknowledged at ${at.epoch}:${at.offset}, which the subscriber that joined at ${head.epoch}:${head.offset} drops as held`);
+    }
+  } finally {
+    await a!.close();
+  }
+});
+
 test("a history read answered before the reader found its place loses nothing after the head it gave", async () => {
   // A respawned worker takes its killed predecessor's clients at once: their subscribes read history
   // while its fan-out reader is still connecting and locating the stream's end.

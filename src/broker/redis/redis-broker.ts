@@ -11,7 +11,6 @@ import type { MasterCheck } from "../../redis-client/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { mintEpoch } from "../epoch.js";
 import { PublishBatcher } from "../publish-batcher.js";
-import { AcknowledgedHeads } from "./acknowledged-heads.js";
 import { Canary } from "./canary.js";
 import { DeliveredPositions } from "./delivered-positions.js";
 import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
@@ -20,6 +19,7 @@ import { parseOffsets, publishArgs, type PublishSettings } from "./publish-encod
 import { Reconciler } from "./reconciler.js";
 import { ReplicaWait } from "./replica-wait.js";
 import { defineScripts, type ScriptRunner } from "./scripts.js";
+import { ToldHeads } from "./told-heads.js";
 
 export interface RedisBrokerOptions extends PublishSettings {
   /** Publishes, history reads, probes. Created with SENT_WHERE_ISSUED. */
@@ -50,7 +50,7 @@ export class RedisBroker implements Broker {
   readonly workerId: string | undefined;
   private readonly run: ScriptRunner;
   private readonly positions = new DeliveredPositions();
-  private readonly acknowledged = new AcknowledgedHeads();
+  private readonly told = new ToldHeads();
   private readonly reader: FanoutReader;
   private readonly canary: Canary;
   private readonly retry: CommandRetry;
@@ -81,7 +81,7 @@ export class RedisBroker implements Broker {
       run: this.run,
       retry: this.retry,
       delivered: this.positions,
-      acknowledged: this.acknowledged,
+      told: this.told,
       keyPrefix,
       metaTtlMs: options.metaTtlMs,
       timeoutMs: options.timeoutMs,
@@ -108,7 +108,7 @@ export class RedisBroker implements Broker {
     this.sweepTimer = setInterval(() => {
       this.positions.sweep(Math.max(options.historyTtlMs, 60_000));
       // A failover can only lose the last moments of writes.
-      this.acknowledged.sweep(60_000);
+      this.told.sweep(60_000);
     }, 30_000).unref();
   }
 
@@ -139,7 +139,7 @@ export class RedisBroker implements Broker {
     );
     return results.map((reply) => {
       const offsets = parseOffsets(reply);
-      for (const [channel, head] of Object.entries(offsets)) this.acknowledged.record(channel, head);
+      for (const [channel, head] of Object.entries(offsets)) this.told.record(channel, head);
       return { ok: true, offsets };
     });
   }
@@ -155,6 +155,9 @@ export class RedisBroker implements Broker {
       Date.now() + timeoutMs,
     );
     const head = { epoch, offset: Number(offset) };
+    // A subscriber joins at this head, or recovers up to it: it may be ahead of what the reader
+    // delivered. Offset 0 holds nothing a failover could hand out again.
+    if (head.offset > 0) this.told.record(channel, head);
     // Expired messages are the oldest: dropping them leaves a replay that no longer starts at since + 1.
     const cutoff = Number(now) - historyTtlMs;
     const messages = entries.map((entry) => decodeHistoryEntry(channel, epoch, entry)).filter((m) => m.ts >= cutoff);
