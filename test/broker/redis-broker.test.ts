@@ -236,6 +236,42 @@ async function leases(admin: Redis, keyPrefix: string, workers: string[]): Promi
   for (const worker of workers) await admin.zadd(`${keyPrefix}st:workers`, lease, worker);
 }
 
+/** A Redis of the test's own, with an admin connection, where `workers` are live. */
+async function ownRedis(t: TestContext, keyPrefix: string, workers: string[]): Promise<{ node: RedisNode; admin: Redis }> {
+  const node = await startRedis(t);
+  const admin = new Redis(`redis://${node.address}`);
+  t.after(() => admin.disconnect());
+  await leases(admin, keyPrefix, workers);
+  return { node, admin };
+}
+
+/** Publishes offsets 1-6 (data 1-6) on channel x and waits until `app` holds them; resolves with their epoch. */
+async function deliverOneToSix(broker: RedisBroker, app: ReturnType<typeof application>): Promise<string> {
+  const [first] = await broker.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
+  await app.until((delivered) => delivered.some((m) => m.data === 6), "offsets 1-6 delivered");
+  assert.ok(first?.ok);
+  return first.offsets.x!.epoch;
+}
+
+/**
+ * Worker "a", live in a Redis of the test's own, once its application holds offsets 1-6 of
+ * channel x: runs `body` with them and the epoch of those offsets, then closes the worker.
+ */
+async function withWorkerAtSix(
+  t: TestContext,
+  keyPrefix: string,
+  body: (a: RedisBroker, app: ReturnType<typeof application>, admin: Redis, epoch: string) => Promise<void>,
+): Promise<void> {
+  const { node, admin } = await ownRedis(t, keyPrefix, ["a"]);
+  const [a] = await redisBrokers(1, { node, keyPrefix, timeoutMs: 15_000, workerIds: ["a"] });
+  try {
+    const app = application(a!);
+    await body(a!, app, admin, await deliverOneToSix(a!, app));
+  } finally {
+    await a!.close();
+  }
+}
+
 /**
  * What an application on `broker` holds: every message delivered, and every resync with the
  * position it was told at (a resync covers what follows that position, in that epoch).
@@ -289,7 +325,7 @@ interface Acknowledged {
   data: unknown;
 }
 
-/** The first `count` publishes of `data` on channel x, one request each, with their acknowledged positions. */
+/** Where each publish of `data[i]` on `channel` (one request each, in order) was acknowledged. */
 function acknowledgedOn(channel: string, data: unknown[], outcomes: Awaited<ReturnType<RedisBroker["publish"]>>): Acknowledged[] {
   return outcomes.map((outcome, i) => {
     assert.ok(outcome.ok);
@@ -298,18 +334,14 @@ function acknowledgedOn(channel: string, data: unknown[], outcomes: Awaited<Retu
 }
 
 test("after lost writes, a worker that delivered less publishes only once every live worker reconciled: no offset is handed out twice", async (t) => {
-  const node = await startRedis(t);
-  const admin = new Redis(`redis://${node.address}`);
-  t.after(() => admin.disconnect());
+  const { node, admin } = await ownRedis(t, "fleet:", ["a", "b"]);
   const fleet = { node, keyPrefix: "fleet:", timeoutMs: 15_000 };
-  await leases(admin, "fleet:", ["a", "b"]);
   const [a] = await redisBrokers(1, { ...fleet, workerIds: ["a"] });
   // B reads nothing: it delivered less than A (none of channel x), as a worker that lagged behind.
   const [b] = await redisBrokers(1, { ...fleet, workerIds: ["b"], start: false });
   try {
     const app = application(a!);
-    await a!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
-    await app.until((delivered) => delivered.some((m) => m.data === 6), "A delivering offsets 1-6");
+    await deliverOneToSix(a!, app);
     // The new master lost offsets 3-6, which A delivered (A's reader does not read them again).
     const newId = await loseWrites(admin, "fleet:", "x", 2);
     // B reconnects first and publishes; A is still on its way to the new master.
@@ -330,62 +362,36 @@ test("after lost writes, a worker that delivered less publishes only once every 
   }
 });
 
-test("a publish issued as its connection closes is not run on the next master before the heads are checked", async (t) => {
-  const node = await startRedis(t);
-  const admin = new Redis(`redis://${node.address}`);
-  t.after(() => admin.disconnect());
-  await leases(admin, "dying:", ["a"]);
-  const [a] = await redisBrokers(1, { node, keyPrefix: "dying:", timeoutMs: 15_000, workerIds: ["a"] });
-  try {
-    const app = application(a!);
-    await a!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
-    await app.until((delivered) => delivered.some((m) => m.data === 6), "A delivering offsets 1-6");
+test("a publish issued as its connection closes is not run on the next master before the heads are checked", (t) =>
+  withWorkerAtSix(t, "dying:", async (a, app, admin) => {
     await loseWrites(admin, "dying:", "x", 2);
     // The master's end of the socket closed (it died) and Node has not closed ours yet: the gate
     // is still open, and a command sent now cannot reach the master it was meant for.
     const data = ["new-1", "new-2", "new-3", "new-4"];
     const published = new Promise<Awaited<ReturnType<RedisBroker["publish"]>>>((resolve, reject) => {
-      clientsOf.get(a!)!.commands.stream.once("end", () => a!.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))).then(resolve, reject));
+      clientsOf.get(a)!.commands.stream.once("end", () => a.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))).then(resolve, reject));
     });
     await dropConnections(admin, "a");
     await app.assertNothingSilentlyLost(acknowledgedOn("x", data, await withTimeout(published, 20_000, "the publishes")));
-  } finally {
-    await a!.close();
-  }
-});
+  }));
 
-test("a batch the reader read from the old master and delivers after a reconnect is checked against the new master too", async (t) => {
-  const node = await startRedis(t);
-  const admin = new Redis(`redis://${node.address}`);
-  t.after(() => admin.disconnect());
-  await leases(admin, "late:", ["a"]);
-  const [a] = await redisBrokers(1, { node, keyPrefix: "late:", timeoutMs: 15_000, workerIds: ["a"] });
-  try {
-    const app = application(a!);
-    const [first] = await a!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
-    await app.until((delivered) => delivered.some((m) => m.data === 6), "A delivering offsets 1-6");
-    const epoch = first!.ok ? first!.offsets.x!.epoch : "";
+test("a batch the reader read from the old master and delivers after a reconnect is checked against the new master too", (t) =>
+  withWorkerAtSix(t, "late:", async (a, app, admin, epoch) => {
     // The old master's last moments, lost by the new one (its head and history stay at 6): the
     // reader reads offsets 8 and 9 (7 never reached the fan-out, so it fills the gap from history)
     // as the command connection drops; the history read waits for the reconnect, to the new master.
-    const { commands } = clientsOf.get(a!)!;
+    const { commands } = clientsOf.get(a)!;
     const id = /^(\d+)/.exec(String(await commands.call("CLIENT", "ID")))![1]!;
     const lost = (offset: number): (string | number)[] => ["c", "x", "v", "e", "d", JSON.stringify(`old-${offset}`), "e", epoch, "o", offset, "t", Date.now(), "i", `old-${offset}`];
     await admin.multi().xadd("late:fanout", "*", ...lost(8)).xadd("late:fanout", "*", ...lost(9)).call("CLIENT", "KILL", "ID", id).exec();
     await app.until((delivered) => delivered.some((m) => m.data === "old-9"), "A delivering the old master's offset 9");
     const data = ["new-1", "new-2", "new-3"];
-    const outcomes = await withTimeout(a!.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes");
+    const outcomes = await withTimeout(a.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes");
     await app.assertNothingSilentlyLost(acknowledgedOn("x", data, outcomes));
-  } finally {
-    await a!.close();
-  }
-});
+  }));
 
 test("after lost writes, no offset is handed out again at or below a head a subscriber joined at", async (t) => {
-  const node = await startRedis(t);
-  const admin = new Redis(`redis://${node.address}`);
-  t.after(() => admin.disconnect());
-  await leases(admin, "joined:", ["a"]);
+  const { node, admin } = await ownRedis(t, "joined:", ["a"]);
   // C published 1-6 and is gone; A's reader starts after them, so A delivered none of them.
   const [c] = await redisBrokers(1, { node, keyPrefix: "joined:" });
   await c!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
@@ -404,6 +410,22 @@ test("after lost writes, no offset is handed out again at or below a head a subs
     await a!.close();
   }
 });
+
+test("a master promoted without a channel's newer epoch does not hand out offsets again in the older one", (t) =>
+  withWorkerAtSix(t, "stale:", async (a, app, admin) => {
+    const older = { head: await admin.dumpBuffer("stale:c:x"), history: await admin.dumpBuffer("stale:h:x") };
+    // Another worker started a new epoch (the first failover lost writes), and A delivered in it.
+    await admin.multi().hset("stale:c:x", "e", "newer", "o", 0).del("stale:h:x").exec();
+    await a.publish(["n-1", "n-2"].map((data) => ({ channels: ["x"], event: "e", data })));
+    await app.until((delivered) => delivered.some((m) => m.data === "n-2"), "A delivering the newer epoch");
+    // A second failover promotes a replica that never had the newer epoch, nor offsets 3-6 of the older one.
+    await admin.multi().restore("stale:c:x", 0, older.head, "REPLACE").restore("stale:h:x", 0, older.history, "REPLACE").exec();
+    await loseWrites(admin, "stale:", "x", 2);
+    await dropConnections(admin, "a");
+    const data = ["new-1", "new-2", "new-3"];
+    const outcomes = await withTimeout(a.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes");
+    await app.assertNothingSilentlyLost(acknowledgedOn("x", data, outcomes));
+  }));
 
 test("a history read answered before the reader found its place loses nothing after the head it gave", async () => {
   // A respawned worker takes its killed predecessor's clients at once: their subscribes read history

@@ -132,7 +132,16 @@ export class Reconciler {
           const channel = String(changed[j]);
           if (reset.has(channel)) continue;
           reset.add(channel);
-          this.historyLost(channel, String(changed[j + 1]), Number(changed[j + 2]));
+          let epoch = String(changed[j + 1]);
+          let offset = Number(changed[j + 2]);
+          // A head in an epoch this worker already left: the master lost the change to the newer
+          // one (a replica promoted that never had it), and would hand out offsets again in an
+          // epoch whose offsets subscribers hold. It starts a new one instead.
+          if (this.options.delivered.left(channel, epoch)) {
+            const head = (await run("pusherDiverged", [keyPrefix, channel, epoch, mintEpoch(), metaTtlMs])) as [string, number];
+            [epoch, offset] = [String(head[0]), Number(head[1])];
+          }
+          this.historyLost(channel, epoch, offset);
         }
       }
       await this.fleetReconciled(generation);
