@@ -85,6 +85,11 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
     log(`${fault.name}: ${steps.join("; ")}`);
     await sleep(Math.max(faultAt + plan.afterFaultMs, Date.now() + plan.settleMs) - Date.now());
 
+    // Sentinel may fail over again on its own (a promoted master that looked down on the loaded
+    // machine): such a switch explains losses the fault alone would not, so the round names it.
+    for (const { to, at } of fleet.topology.switchesSeen()) {
+      if (at >= faultAt && !steps.some((step) => step.includes(`to ${to}`))) steps.push(`+switch-master to ${to} (Sentinel's own) at ${((at - faultAt) / 1000).toFixed(2)} s`);
+    }
     const publishes = [...(await http.stop()), ...(await ingress.stop())];
     const machineBusy = busyFraction(machineBefore, sampleMachineCpu());
     const acked = publishes.filter((p) => p.acked);

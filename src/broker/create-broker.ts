@@ -1,7 +1,7 @@
 import type { PusherConfig } from "../config/schema.js";
 import type { Logger } from "../ops/logger.js";
 import type { RedisObserver } from "../ops/worker-metrics.js";
-import { createRedisClient, retriedByCaller } from "../redis-client/connections.js";
+import { createRedisClient, retriedByCaller, SENT_WHERE_ISSUED } from "../redis-client/connections.js";
 import { newestSentinelViewCheck } from "../redis-client/master-check.js";
 import { newWorkerId } from "../redis-client/worker-id.js";
 import type { Broker } from "./broker.js";
@@ -10,15 +10,20 @@ import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
 import { RedisBroker } from "./redis/redis-broker.js";
 import { processTransport } from "../ipc/transport.js";
 
+/** The broker's connections: retried by the broker, and never sent to a server it has not checked. */
+function brokerConnection(config: PusherConfig, blockMs = 0) {
+  return { ...retriedByCaller(config.redis, blockMs), ...SENT_WHERE_ISSUED };
+}
+
 /** The worker's broker for the configured `redis.mode`. */
 export function createWorkerBroker(config: PusherConfig, logger: Logger, observer?: RedisObserver): Broker {
   if (config.redis.mode === "none") return new EmbeddedBroker(processTransport(process), config.publish.timeoutMs);
   const redisLogger = logger.child({ module: "redis" });
   return new RedisBroker({
-    // Commands are not resent by ioredis after a reconnect: the broker retries them itself, once
-    // it has checked the new master's heads (see RedisBroker).
-    commands: createRedisClient(config.redis, "commands", redisLogger, retriedByCaller(config.redis)),
-    reader: createRedisClient(config.redis, "fanout", redisLogger, retriedByCaller(config.redis, FANOUT_BLOCK_MS)),
+    // Commands are not resent or queued by ioredis across a reconnect: the broker retries them
+    // itself, once it has checked the new master's heads (see RedisBroker).
+    commands: createRedisClient(config.redis, "commands", redisLogger, brokerConnection(config)),
+    reader: createRedisClient(config.redis, "fanout", redisLogger, brokerConnection(config, FANOUT_BLOCK_MS)),
     keyPrefix: config.redis.keyPrefix,
     durability: config.publish.durability,
     replicaMaxLagSeconds: config.publish.replicaMaxLagSeconds,

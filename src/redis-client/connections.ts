@@ -77,6 +77,22 @@ export function retriedByCaller(settings: RedisSettings, blockMs = 0): RedisOpti
   return { autoResendUnfulfilledCommands: false, socketTimeout: settings.commandTimeoutMs + blockMs };
 }
 
+/**
+ * ioredis options for a connection whose every command must reach the server it was issued to, or
+ * fail: a command in flight when the connection closes is not resent, and one issued while the
+ * socket is closing (its peer gone, Node not yet done with it) is not queued for the next
+ * connection. Either would run on whatever server that connection reaches, before its owner has
+ * checked it: a publish on a new master that lost writes, before the gate that keeps it from
+ * reusing their offsets (docs/architecture.md, "Lost writes never reuse offsets silently").
+ */
+export const SENT_WHERE_ISSUED = { autoResendUnfulfilledCommands: false, enableOfflineQueue: false } as const satisfies RedisOptions;
+
+/** Throws unless `client` was created with SENT_WHERE_ISSUED. */
+export function assertSentWhereIssued(client: Redis, role: string): void {
+  const { autoResendUnfulfilledCommands, enableOfflineQueue } = client.options;
+  if (autoResendUnfulfilledCommands || enableOfflineQueue) throw new Error(`the ${role} connection must be created with SENT_WHERE_ISSUED: it may not resend or queue commands for the next connection`);
+}
+
 /** "host:port" of the server the client's socket reached, if it is connected. */
 export function serverAddress(client: Redis): string | undefined {
   const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;

@@ -7,7 +7,7 @@ import { RedisBroker } from "../../src/broker/redis/redis-broker.js";
 import type { PusherConfig } from "../../src/config/schema.js";
 import { PusherError } from "../../src/protocol/errors.js";
 import type { Message, StreamPosition } from "../../src/protocol/messages.js";
-import { createRedisClient, type RedisSettings } from "../../src/redis-client/connections.js";
+import { createRedisClient, SENT_WHERE_ISSUED, type RedisSettings } from "../../src/redis-client/connections.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
 import { MessageCollector } from "../helpers/message-collector.js";
 import { withTimeout } from "../helpers/with-timeout.js";
@@ -40,29 +40,35 @@ interface FixtureOverrides {
   workerIds?: string[];
 }
 
+/** Each fixture broker's connections, for tests that cut one at a chosen moment. */
+const clientsOf = new WeakMap<RedisBroker, { commands: Redis; reader: Redis }>();
+
 async function redisBrokers(count: number, overrides: FixtureOverrides = {}): Promise<RedisBroker[]> {
   const node = overrides.node ?? (await redisNode());
   const settings = { mode: "standalone", url: `redis://${node.address}` } as RedisSettings;
   const keyPrefix = overrides.keyPrefix ?? `t-${randomUUID().slice(0, 8)}:`;
-  const brokers = Array.from(
-    { length: count },
-    (_, i) =>
-      new RedisBroker({
-        commands: createRedisClient(settings, `commands-${overrides.workerIds?.[i] ?? i}`, logger, { autoResendUnfulfilledCommands: false }),
-        reader: createRedisClient(settings, `fanout-${overrides.workerIds?.[i] ?? i}`, logger, { autoResendUnfulfilledCommands: false }),
-        keyPrefix,
-        durability: overrides.durability ?? "leader",
-        replicaMaxLagSeconds: overrides.replicaMaxLagSeconds ?? 3,
-        timeoutMs: overrides.timeoutMs ?? 2000,
-        historySize,
-        historyTtlMs: 60_000,
-        metaTtlMs: overrides.metaTtlMs ?? 60_000,
-        dedupWindowMs: 60_000,
-        fanoutMaxLength: 10_000,
-        logger,
-        ...(overrides.workerIds ? { fleet: { workerId: overrides.workerIds[i]!, leasesKey: `${keyPrefix}st:workers` } } : {}),
-      }),
-  );
+  const brokers = Array.from({ length: count }, (_, i) => {
+    const clients = {
+      commands: createRedisClient(settings, `commands-${overrides.workerIds?.[i] ?? i}`, logger, SENT_WHERE_ISSUED),
+      reader: createRedisClient(settings, `fanout-${overrides.workerIds?.[i] ?? i}`, logger, SENT_WHERE_ISSUED),
+    };
+    const broker = new RedisBroker({
+      ...clients,
+      keyPrefix,
+      durability: overrides.durability ?? "leader",
+      replicaMaxLagSeconds: overrides.replicaMaxLagSeconds ?? 3,
+      timeoutMs: overrides.timeoutMs ?? 2000,
+      historySize,
+      historyTtlMs: 60_000,
+      metaTtlMs: overrides.metaTtlMs ?? 60_000,
+      dedupWindowMs: 60_000,
+      fanoutMaxLength: 10_000,
+      logger,
+      ...(overrides.workerIds ? { fleet: { workerId: overrides.workerIds[i]!, leasesKey: `${keyPrefix}st:workers` } } : {}),
+    });
+    clientsOf.set(broker, clients);
+    return broker;
+  });
   if (overrides.start !== false) await Promise.all(brokers.map((b) => b.start()));
   return brokers;
 }
@@ -206,56 +212,142 @@ async function replicationId(admin: Redis): Promise<string> {
   return /^master_replid:(\S+)/m.exec(await admin.info("replication"))![1]!;
 }
 
-test("after lost writes, a worker that delivered less publishes only once every live worker reconciled: no offset is handed out twice", async (t) => {
+/**
+ * Makes the server what a promoted replica is: channel `channel` holds only its first `kept`
+ * offsets (the rest were not replicated in time), under a replication id of its own.
+ * Resolves with the new replication id.
+ */
+async function loseWrites(admin: Redis, keyPrefix: string, channel: string, kept: number): Promise<string> {
+  const oldId = await replicationId(admin);
+  const history = await admin.xrange(`${keyPrefix}h:${channel}`, "1-0", `${kept}-0`);
+  await admin.del(`${keyPrefix}h:${channel}`);
+  for (const [id, fields] of history) await admin.xadd(`${keyPrefix}h:${channel}`, id, ...fields);
+  await admin.hset(`${keyPrefix}c:${channel}`, "o", kept);
+  await admin.call("REPLICAOF", "127.0.0.1", "1");
+  await admin.call("REPLICAOF", "NO", "ONE");
+  const newId = await replicationId(admin);
+  assert.notEqual(newId, oldId);
+  return newId;
+}
+
+/** Live workers, as the channel state's leases say. */
+async function leases(admin: Redis, keyPrefix: string, workers: string[]): Promise<void> {
+  const lease = Date.now() + 600_000;
+  for (const worker of workers) await admin.zadd(`${keyPrefix}st:workers`, lease, worker);
+}
+
+/** A Redis of the test's own, with an admin connection, where `workers` are live. */
+async function ownRedis(t: TestContext, keyPrefix: string, workers: string[]): Promise<{ node: RedisNode; admin: Redis }> {
   const node = await startRedis(t);
   const admin = new Redis(`redis://${node.address}`);
   t.after(() => admin.disconnect());
+  await leases(admin, keyPrefix, workers);
+  return { node, admin };
+}
+
+/** Publishes offsets 1-6 (data 1-6) on channel x and waits until `app` holds them; resolves with their epoch. */
+async function deliverOneToSix(broker: RedisBroker, app: ReturnType<typeof application>): Promise<string> {
+  const [first] = await broker.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
+  await app.until((delivered) => delivered.some((m) => m.data === 6), "offsets 1-6 delivered");
+  assert.ok(first?.ok);
+  return first.offsets.x!.epoch;
+}
+
+/**
+ * Worker "a", live in a Redis of the test's own, once its application holds offsets 1-6 of
+ * channel x: runs `body` with them and the epoch of those offsets, then closes the worker.
+ */
+async function withWorkerAtSix(
+  t: TestContext,
+  keyPrefix: string,
+  body: (a: RedisBroker, app: ReturnType<typeof application>, admin: Redis, epoch: string) => Promise<void>,
+): Promise<void> {
+  const { node, admin } = await ownRedis(t, keyPrefix, ["a"]);
+  const [a] = await redisBrokers(1, { node, keyPrefix, timeoutMs: 15_000, workerIds: ["a"] });
+  try {
+    const app = application(a!);
+    await body(a!, app, admin, await deliverOneToSix(a!, app));
+  } finally {
+    await a!.close();
+  }
+}
+
+/**
+ * What an application on `broker` holds: every message delivered, and every resync with the
+ * position it was told at (a resync covers what follows that position, in that epoch).
+ */
+function application(broker: RedisBroker) {
+  const delivered: Message[] = [];
+  const resyncs: StreamPosition[] = [];
+  let held: StreamPosition | undefined;
+  let changed = (): void => undefined;
+  broker.onMessages((messages) => {
+    for (const m of messages) {
+      delivered.push(m);
+      held = { epoch: m.epoch, offset: m.offset };
+    }
+    changed();
+  });
+  broker.onReset((_channel, head) => {
+    resyncs.push(held!);
+    held = head;
+    changed();
+  });
+  const received = ({ at, data }: Acknowledged): boolean => delivered.some((m) => m.epoch === at.epoch && m.offset === at.offset && m.data === data);
+  const told = ({ at }: Acknowledged): boolean => resyncs.some((from) => from.epoch === at.epoch && from.offset < at.offset);
+  return {
+    /** Resolves once `predicate` holds over what was delivered so far. */
+    until(predicate: (delivered: Message[]) => boolean, what: string): Promise<void> {
+      return withTimeout(
+        new Promise<void>((resolve) => {
+          changed = () => {
+            if (predicate(delivered)) resolve();
+          };
+          changed();
+        }),
+        10_000,
+        what,
+      );
+    },
+    /** Every acknowledged message was delivered, or the application was told it may miss it. */
+    async assertNothingSilentlyLost(acknowledged: Acknowledged[]): Promise<void> {
+      // Each is either delivered, or the application has moved to another epoch and never will be.
+      await this.until(() => acknowledged.every((m) => received(m) || (resyncs.length > 0 && held!.epoch !== m.at.epoch)), "the acknowledged messages delivered, or a resync to another epoch");
+      for (const message of acknowledged) {
+        assert.ok(received(message) || told(message), `acknowledged ${message.at.epoch}:${message.at.offset} (${message.data}) neither delivered nor covered by a resync (from ${JSON.stringify(resyncs)})`);
+      }
+    },
+  };
+}
+
+interface Acknowledged {
+  at: StreamPosition;
+  data: unknown;
+}
+
+/** Where each publish of `data[i]` on `channel` (one request each, in order) was acknowledged. */
+function acknowledgedOn(channel: string, data: unknown[], outcomes: Awaited<ReturnType<RedisBroker["publish"]>>): Acknowledged[] {
+  return outcomes.map((outcome, i) => {
+    assert.ok(outcome.ok);
+    return { at: outcome.offsets[channel]!, data: data[i] };
+  });
+}
+
+test("after lost writes, a worker that delivered less publishes only once every live worker reconciled: no offset is handed out twice", async (t) => {
+  const { node, admin } = await ownRedis(t, "fleet:", ["a", "b"]);
   const fleet = { node, keyPrefix: "fleet:", timeoutMs: 15_000 };
-  const lease = Date.now() + 600_000;
-  // What the channel state's leases say: both workers are live.
-  await admin.zadd("fleet:st:workers", lease, "a", lease, "b");
   const [a] = await redisBrokers(1, { ...fleet, workerIds: ["a"] });
   // B reads nothing: it delivered less than A (none of channel x), as a worker that lagged behind.
   const [b] = await redisBrokers(1, { ...fleet, workerIds: ["b"], start: false });
   try {
-    // A's application: what it was delivered, and every resync with the position it was told at.
-    const delivered: Message[] = [];
-    const resyncs: StreamPosition[] = [];
-    let held: StreamPosition | undefined;
-    let sawSix!: () => void;
-    const six = new Promise<void>((resolve) => (sawSix = resolve));
-    // Called at every delivery and resync of A, once B's publishes are acknowledged.
-    let settle = (): void => undefined;
-    a!.onMessages((messages) => {
-      for (const m of messages) {
-        delivered.push(m);
-        held = { epoch: m.epoch, offset: m.offset };
-        if (m.data === 6) sawSix();
-      }
-      settle();
-    });
-    a!.onReset((_channel, head) => {
-      resyncs.push(held!);
-      held = head;
-      settle();
-    });
-    const first = await a!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
-    await withTimeout(six, 10_000, "A delivering offsets 1-6");
-    const epoch = first[0]!.ok ? first[0]!.offsets.x!.epoch : "";
-    // The new master lost offsets 3-6, which A delivered (A's reader does not read them again),
-    // and has a replication id of its own, as a promoted replica does.
-    const oldId = await replicationId(admin);
-    const kept = await admin.xrange("fleet:h:x", "1-0", "2-0");
-    await admin.del("fleet:h:x");
-    for (const [id, fields] of kept) await admin.xadd("fleet:h:x", id, ...fields);
-    await admin.hset("fleet:c:x", "o", 2);
-    await admin.call("REPLICAOF", "127.0.0.1", "1");
-    await admin.call("REPLICAOF", "NO", "ONE");
-    const newId = await replicationId(admin);
-    assert.notEqual(newId, oldId);
+    const app = application(a!);
+    await deliverOneToSix(a!, app);
+    // The new master lost offsets 3-6, which A delivered (A's reader does not read them again).
+    const newId = await loseWrites(admin, "fleet:", "x", 2);
     // B reconnects first and publishes; A is still on its way to the new master.
     await dropConnections(admin, "b");
-    const published = b!.publish([1, 2, 3, 4].map((i) => ({ channels: ["x"], event: "e", data: `new-${i}` })));
+    const data = ["new-1", "new-2", "new-3", "new-4"];
+    const published = b!.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d })));
     const bReconciled = retryUntil(
       async () => {
         if (!(await admin.hget("fleet:reconciled", "b"))?.endsWith(`:${newId}`)) throw new Error("b has not reconciled");
@@ -264,33 +356,76 @@ test("after lost writes, a worker that delivered less publishes only once every 
     );
     await Promise.race([published, bReconciled]);
     await dropConnections(admin, "a");
-    const outcomes = await withTimeout(published, 20_000, "B's publishes");
-    const acknowledged = outcomes.map((outcome, i) => {
-      assert.ok(outcome.ok);
-      return { at: outcome.offsets.x!, data: `new-${i + 1}` };
-    });
-    const received = ({ at, data }: (typeof acknowledged)[number]): boolean => delivered.some((m) => m.epoch === at.epoch && m.offset === at.offset && m.data === data);
-    // A either delivers each acknowledged message, or has moved to another epoch and never will.
-    await withTimeout(
-      new Promise<void>((resolve) => {
-        settle = () => {
-          if (acknowledged.every((m) => received(m) || (resyncs.length > 0 && held!.epoch !== m.at.epoch))) resolve();
-        };
-        settle();
-      }),
-      10_000,
-      "A delivering B's messages or resyncing to another epoch",
-    );
-    for (const message of acknowledged) {
-      const { at, data } = message;
-      // A resync covers what follows the position it was told at, in that epoch.
-      const told = resyncs.some((from) => from.epoch === at.epoch && from.offset < at.offset);
-      assert.ok(received(message) || told, `acknowledged ${at.epoch}:${at.offset} (${data}) neither delivered to A nor covered by its resyncs (from ${JSON.stringify(resyncs)}; epoch before: ${epoch})`);
-    }
+    await app.assertNothingSilentlyLost(acknowledgedOn("x", data, await withTimeout(published, 20_000, "B's publishes")));
   } finally {
     await Promise.all([a!.close(), b!.close()]);
   }
 });
+
+test("a publish issued as its connection closes is not run on the next master before the heads are checked", (t) =>
+  withWorkerAtSix(t, "dying:", async (a, app, admin) => {
+    await loseWrites(admin, "dying:", "x", 2);
+    // The master's end of the socket closed (it died) and Node has not closed ours yet: the gate
+    // is still open, and a command sent now cannot reach the master it was meant for.
+    const data = ["new-1", "new-2", "new-3", "new-4"];
+    const published = new Promise<Awaited<ReturnType<RedisBroker["publish"]>>>((resolve, reject) => {
+      clientsOf.get(a)!.commands.stream.once("end", () => a.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))).then(resolve, reject));
+    });
+    await dropConnections(admin, "a");
+    await app.assertNothingSilentlyLost(acknowledgedOn("x", data, await withTimeout(published, 20_000, "the publishes")));
+  }));
+
+test("a batch the reader read from the old master and delivers after a reconnect is checked against the new master too", (t) =>
+  withWorkerAtSix(t, "late:", async (a, app, admin, epoch) => {
+    // The old master's last moments, lost by the new one (its head and history stay at 6): the
+    // reader reads offsets 8 and 9 (7 never reached the fan-out, so it fills the gap from history)
+    // as the command connection drops; the history read waits for the reconnect, to the new master.
+    const { commands } = clientsOf.get(a)!;
+    const id = /^(\d+)/.exec(String(await commands.call("CLIENT", "ID")))![1]!;
+    const lost = (offset: number): (string | number)[] => ["c", "x", "v", "e", "d", JSON.stringify(`old-${offset}`), "e", epoch, "o", offset, "t", Date.now(), "i", `old-${offset}`];
+    await admin.multi().xadd("late:fanout", "*", ...lost(8)).xadd("late:fanout", "*", ...lost(9)).call("CLIENT", "KILL", "ID", id).exec();
+    await app.until((delivered) => delivered.some((m) => m.data === "old-9"), "A delivering the old master's offset 9");
+    const data = ["new-1", "new-2", "new-3"];
+    const outcomes = await withTimeout(a.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes");
+    await app.assertNothingSilentlyLost(acknowledgedOn("x", data, outcomes));
+  }));
+
+test("after lost writes, no offset is handed out again at or below a head a subscriber joined at", async (t) => {
+  const { node, admin } = await ownRedis(t, "joined:", ["a"]);
+  // C published 1-6 and is gone; A's reader starts after them, so A delivered none of them.
+  const [c] = await redisBrokers(1, { node, keyPrefix: "joined:" });
+  await c!.publish([1, 2, 3, 4, 5, 6].map((data) => ({ channels: ["x"], event: "e", data })));
+  await c!.close();
+  const [a] = await redisBrokers(1, { node, keyPrefix: "joined:", timeoutMs: 15_000, workerIds: ["a"] });
+  try {
+    const { head } = await a!.history("x");
+    assert.equal(head.offset, 6, "a subscriber of A joins at offset 6");
+    await loseWrites(admin, "joined:", "x", 2);
+    await dropConnections(admin, "a");
+    const data = ["new-1", "new-2", "new-3"];
+    for (const { at } of acknowledgedOn("x", data, await withTimeout(a!.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes"))) {
+      assert.ok(at.epoch !== head.epoch || at.offset > head.offset, `acknowledged at ${at.epoch}:${at.offset}, which the subscriber that joined at ${head.epoch}:${head.offset} drops as held`);
+    }
+  } finally {
+    await a!.close();
+  }
+});
+
+test("a master promoted without a channel's newer epoch does not hand out offsets again in the older one", (t) =>
+  withWorkerAtSix(t, "stale:", async (a, app, admin) => {
+    const older = { head: await admin.dumpBuffer("stale:c:x"), history: await admin.dumpBuffer("stale:h:x") };
+    // Another worker started a new epoch (the first failover lost writes), and A delivered in it.
+    await admin.multi().hset("stale:c:x", "e", "newer", "o", 0).del("stale:h:x").exec();
+    await a.publish(["n-1", "n-2"].map((data) => ({ channels: ["x"], event: "e", data })));
+    await app.until((delivered) => delivered.some((m) => m.data === "n-2"), "A delivering the newer epoch");
+    // A second failover promotes a replica that never had the newer epoch, nor offsets 3-6 of the older one.
+    await admin.multi().restore("stale:c:x", 0, older.head, "REPLACE").restore("stale:h:x", 0, older.history, "REPLACE").exec();
+    await loseWrites(admin, "stale:", "x", 2);
+    await dropConnections(admin, "a");
+    const data = ["new-1", "new-2", "new-3"];
+    const outcomes = await withTimeout(a.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes");
+    await app.assertNothingSilentlyLost(acknowledgedOn("x", data, outcomes));
+  }));
 
 test("a history read answered before the reader found its place loses nothing after the head it gave", async () => {
   // A respawned worker takes its killed predecessor's clients at once: their subscribes read history

@@ -22,6 +22,8 @@ export interface SentinelTopology {
   currentMaster(): Promise<RedisNode>;
   /** Arm BEFORE injecting a fault: resolves on the next +switch-master seen on any sentinel's pub/sub, with Date.now() at receipt. */
   nextSwitchMaster(timeoutMs?: number): Promise<{ from: string; to: string; at: number }>;
+  /** Every master change announced since the topology started, each once (at its first announcement). */
+  switchesSeen(): Array<{ from: string; to: string; at: number }>;
   /** Kills every process it started (by pid) and removes the temp dir. */
   close(): Promise<void>;
 }
@@ -155,6 +157,11 @@ export async function startSentinelTopology(t?: TestContext, options: TopologyOp
     throw err;
   }
   const events = switches.events;
+  // Every sentinel announces each switch: the first announcement stands for it.
+  const seen: Array<{ from: string; to: string; at: number }> = [];
+  events.on("switch", (event: { from: string; to: string; at: number }) => {
+    if (!seen.some((s) => s.from === event.from && s.to === event.to)) seen.push(event);
+  });
 
   return {
     name: MASTER_NAME,
@@ -188,6 +195,7 @@ export async function startSentinelTopology(t?: TestContext, options: TopologyOp
         events.once("switch", onSwitch);
       });
     },
+    switchesSeen: () => [...seen],
     close,
   };
 }

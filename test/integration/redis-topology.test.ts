@@ -31,6 +31,8 @@ test("a sentinel topology starts ready, fails over on kill -9 of its master, and
   assert.ok(replicas.includes(to), `${to} is one of the replicas ${replicas.join(", ")}`);
   assert.ok(at - killedAt < 10_000, `failover took ${at - killedAt} ms`);
   assert.equal((await topology.currentMaster()).address, to);
+  // Every sentinel announced it: recorded once, at the first announcement.
+  assert.deepEqual(topology.switchesSeen(), [{ from, to, at }]);
 
   const pids = [...topology.redis, ...topology.sentinels].map((node) => node.pid);
   await topology.close();

@@ -23,6 +23,8 @@ test("a new epoch starts at 1; entries of the epoch left behind are dropped", ()
   positions.moveTo("c", { epoch: "new", offset: 0 });
   assert.equal(positions.judge(message("old", 8)).kind, "duplicate", "a re-read of the retired epoch");
   assert.deepEqual(positions.entries(), [["c", { epoch: "new", offset: 0 }]]);
+  assert.ok(positions.left("c", "old"), "a head told in the old epoch is stale");
+  assert.ok(!positions.left("c", "new") && !positions.left("c", "later") && !positions.left("other", "old"));
 });
 
 test("idle channels are forgotten", () => {

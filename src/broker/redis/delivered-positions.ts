@@ -76,6 +76,11 @@ export class DeliveredPositions {
     position.touchedAt = this.now();
   }
 
+  /** True when the channel has moved on from `epoch` to another one. */
+  left(channel: string, epoch: string): boolean {
+    return this.positions.get(channel)?.retired.includes(epoch) ?? false;
+  }
+
   entries(): Array<[string, StreamPosition]> {
     return headsOf(this.positions);
   }

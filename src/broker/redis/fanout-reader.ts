@@ -43,6 +43,11 @@ export class FanoutReader {
   private lastId = "0-0";
   private closed = false;
   private running?: Promise<void>;
+  /** The batch being delivered, while handle() waits on something (a gap's history read). */
+  private handling: Promise<void> | undefined;
+  /** Counts the client's closed connections: `lastId` is a place in the stream of the one it was located on. */
+  private connections = 0;
+  private locatedOn = -1;
   private readonly ready: ClientReady;
   private readonly loss: ConnectionLoss;
   /** Pending while the reader does not know where it reads from (at start, and after a lost connection). */
@@ -53,6 +58,7 @@ export class FanoutReader {
     this.ready = new ClientReady(options.client);
     this.loss = new ConnectionLoss(options.client);
     this.located = this.unlocated();
+    options.client.on("close", () => this.connections++);
   }
 
   /**
@@ -63,6 +69,14 @@ export class FanoutReader {
    */
   positioned(): Promise<void> {
     return this.located;
+  }
+
+  /**
+   * Resolves once no batch read earlier is still being delivered. A batch can wait on a history
+   * read across a failover; the heads a worker checks against a new master must include all of it.
+   */
+  async idle(): Promise<void> {
+    while (this.handling) await this.handling;
   }
 
   /** Resolves once the reader knows where the stream ends and reads from there. */
@@ -82,6 +96,13 @@ export class FanoutReader {
   private async loop(): Promise<void> {
     const { client, key, logger } = this.options;
     while (!this.closed) {
+      // The connection was replaced while a batch was delivered: the new one may reach a master
+      // whose stream lacks this reader's last ID, and must be located like any reconnect.
+      if (this.locatedOn !== this.connections) {
+        this.located = this.unlocated();
+        await this.resume();
+        continue;
+      }
       let reply: unknown;
       try {
         // The typed method, not `call`: ioredis maps its RESP3 reply back to the RESP2 array shape.
@@ -96,7 +117,13 @@ export class FanoutReader {
         continue;
       }
       const entries = streamEntries(reply);
-      if (entries.length > 0) await this.handle(entries);
+      if (entries.length === 0) continue;
+      this.handling = this.handle(entries);
+      try {
+        await this.handling;
+      } finally {
+        this.handling = undefined;
+      }
     }
   }
 
@@ -116,7 +143,9 @@ export class FanoutReader {
         if (!(await this.ready.wait())) return;
         const { client, masterCheck, logger } = this.options;
         if (!(await onTheMaster(client, masterCheck, logger))) continue;
+        const connection = this.connections;
         this.lastId = choose(await this.streamEnd());
+        this.locatedOn = connection;
         this.markLocated();
         logger.info({ from: this.lastId, master: serverAddress(client) }, "fan-out reader positioned");
         return;

@@ -6,16 +6,16 @@ import type { CommandRetry } from "../../redis-client/command-retry.js";
 import { serverAddress } from "../../redis-client/connections.js";
 import { onTheMaster, type MasterCheck } from "../../redis-client/master-check.js";
 import { mintEpoch } from "../epoch.js";
-import type { AcknowledgedHeads } from "./acknowledged-heads.js";
 import type { DeliveredPositions } from "./delivered-positions.js";
 import type { ScriptRunner } from "./scripts.js";
+import type { ToldHeads } from "./told-heads.js";
 
 export interface ReconcilerOptions {
   commands: Redis;
   run: ScriptRunner;
   retry: CommandRetry;
   delivered: DeliveredPositions;
-  acknowledged: AcknowledgedHeads;
+  told: ToldHeads;
   keyPrefix: string;
   metaTtlMs: number;
   timeoutMs: number;
@@ -30,6 +30,8 @@ export interface ReconcilerOptions {
   fleet?: { workerId: string; leasesKey: string };
   /** A channel's history was lost: its subscribers resync to `head` now. */
   onReset(channel: string, head: StreamPosition): void;
+  /** Resolves once the fan-out reader has delivered every batch it read before (FanoutReader.idle). */
+  readerIdle(): Promise<void>;
 }
 
 const RECONCILE_CHUNK = 500;
@@ -47,8 +49,8 @@ async function masterIdentity(commands: Redis): Promise<string> {
 
 /**
  * Keeps lost writes from reusing offsets silently. After every (re)connect of the command
- * connection publishing waits (the gate) until every head this worker delivered or was
- * acknowledged at has been checked against the master (RECONCILE in scripts.ts); a head that went
+ * connection publishing waits (the gate) until every head this worker delivered or told anyone
+ * of (ToldHeads) has been checked against the master (RECONCILE in scripts.ts); a head that went
  * back starts a new epoch and its subscribers resync. The gate then stays closed until every live
  * worker of the fleet has reconciled on the same master too (at most publish.timeoutMs): a worker
  * that delivered less must not hand out offsets another one already delivered. A delivered offset
@@ -112,9 +114,15 @@ export class Reconciler {
       if (!(await onTheMaster(commands, masterCheck, logger))) return;
       const master = serverAddress(commands);
       if (master !== undefined) onMaster(master);
-      // Acknowledged heads count as much as delivered ones: a write acknowledged by the old master
-      // and lost before any reader saw it would otherwise vanish without a resync.
-      const entries = [...this.options.delivered.entries(), ...this.options.acknowledged.entries()];
+      // A batch the reader read from the old master may still be waiting on a gap's history read
+      // (this connection's, now on the new master): what it delivers next must be checked too.
+      await this.options.readerIdle();
+      // Heads told count as much as delivered ones: a write acknowledged by the old master, or a
+      // head a subscriber joined at, lost before this reader delivered it would otherwise be
+      // handed out again without a resync. One in an epoch the reader has since left is stale:
+      // checked, it would resync subscribers already in the newer epoch.
+      const { delivered, told } = this.options;
+      const entries = [...delivered.entries(), ...told.entries().filter(([channel, head]) => !delivered.left(channel, head.epoch))];
       const reset = new Set<string>();
       for (let i = 0; i < entries.length; i += RECONCILE_CHUNK) {
         const args: (string | number)[] = [keyPrefix, mintEpoch(), metaTtlMs];
@@ -124,7 +132,16 @@ export class Reconciler {
           const channel = String(changed[j]);
           if (reset.has(channel)) continue;
           reset.add(channel);
-          this.historyLost(channel, String(changed[j + 1]), Number(changed[j + 2]));
+          let epoch = String(changed[j + 1]);
+          let offset = Number(changed[j + 2]);
+          // A head in an epoch this worker already left: the master lost the change to the newer
+          // one (a replica promoted that never had it), and would hand out offsets again in an
+          // epoch whose offsets subscribers hold. It starts a new one instead.
+          if (this.options.delivered.left(channel, epoch)) {
+            const head = (await run("pusherDiverged", [keyPrefix, channel, epoch, mintEpoch(), metaTtlMs])) as [string, number];
+            [epoch, offset] = [String(head[0]), Number(head[1])];
+          }
+          this.historyLost(channel, epoch, offset);
         }
       }
       await this.fleetReconciled(generation);
@@ -164,7 +181,7 @@ export class Reconciler {
     const head = { epoch, offset: 0 };
     this.options.logger.warn({ channel, epoch, headOffset }, "channel history lost in Redis; subscribers resync to a new epoch");
     this.options.delivered.moveTo(channel, head);
-    this.options.acknowledged.reset(channel, head);
+    this.options.told.reset(channel, head);
     this.options.onReset(channel, head);
   }
 }

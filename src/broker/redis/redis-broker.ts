@@ -6,12 +6,11 @@ import type { Message, StreamPosition } from "../../protocol/messages.js";
 import { canRecover } from "../../protocol/position-rule.js";
 import { CommandRetry } from "../../redis-client/command-retry.js";
 import { ConnectionLoss } from "../../redis-client/connection-loss.js";
-import { releaseRedisClient } from "../../redis-client/connections.js";
+import { assertSentWhereIssued, releaseRedisClient } from "../../redis-client/connections.js";
 import type { MasterCheck } from "../../redis-client/master-check.js";
 import type { Broker, HistoryResult, PublishOutcome, PublishRequest } from "../broker.js";
 import { mintEpoch } from "../epoch.js";
 import { PublishBatcher } from "../publish-batcher.js";
-import { AcknowledgedHeads } from "./acknowledged-heads.js";
 import { Canary } from "./canary.js";
 import { DeliveredPositions } from "./delivered-positions.js";
 import { decodeHistoryEntry, type StreamEntry } from "./fanout-entries.js";
@@ -20,11 +19,12 @@ import { parseOffsets, publishArgs, type PublishSettings } from "./publish-encod
 import { Reconciler } from "./reconciler.js";
 import { ReplicaWait } from "./replica-wait.js";
 import { defineScripts, type ScriptRunner } from "./scripts.js";
+import { ToldHeads } from "./told-heads.js";
 
 export interface RedisBrokerOptions extends PublishSettings {
-  /** Publishes, history reads, probes. */
+  /** Publishes, history reads, probes. Created with SENT_WHERE_ISSUED. */
   commands: Redis;
-  /** The fan-out reader's own connection (XREAD BLOCK holds it). */
+  /** The fan-out reader's own connection (XREAD BLOCK holds it). Created with SENT_WHERE_ISSUED. */
   reader: Redis;
   durability: PusherConfig["publish"]["durability"];
   /** At replica durability: replicas silent for longer are not waited for (see replicasToWaitFor). */
@@ -50,7 +50,7 @@ export class RedisBroker implements Broker {
   readonly workerId: string | undefined;
   private readonly run: ScriptRunner;
   private readonly positions = new DeliveredPositions();
-  private readonly acknowledged = new AcknowledgedHeads();
+  private readonly told = new ToldHeads();
   private readonly reader: FanoutReader;
   private readonly canary: Canary;
   private readonly retry: CommandRetry;
@@ -65,6 +65,10 @@ export class RedisBroker implements Broker {
 
   constructor(private readonly options: RedisBrokerOptions) {
     const { commands, reader, keyPrefix, logger } = options;
+    // The Reconciler's gate holds publishes until the heads were checked on the connection's
+    // server; a command ioredis kept for the next connection would pass it, on a server nobody checked.
+    assertSentWhereIssued(commands, "broker's commands");
+    assertSentWhereIssued(reader, "fan-out reader's");
     this.workerId = options.fleet?.workerId;
     const scripts = defineScripts(commands);
     const loss = new ConnectionLoss(commands);
@@ -77,7 +81,7 @@ export class RedisBroker implements Broker {
       run: this.run,
       retry: this.retry,
       delivered: this.positions,
-      acknowledged: this.acknowledged,
+      told: this.told,
       keyPrefix,
       metaTtlMs: options.metaTtlMs,
       timeoutMs: options.timeoutMs,
@@ -86,6 +90,7 @@ export class RedisBroker implements Broker {
       ...(options.masterCheck ? { masterCheck: options.masterCheck } : {}),
       ...(options.fleet ? { fleet: options.fleet } : {}),
       onReset: (channel, head) => this.resetHandler(channel, head),
+      readerIdle: () => this.reader.idle(),
     });
     this.reader = new FanoutReader({
       client: reader,
@@ -103,7 +108,7 @@ export class RedisBroker implements Broker {
     this.sweepTimer = setInterval(() => {
       this.positions.sweep(Math.max(options.historyTtlMs, 60_000));
       // A failover can only lose the last moments of writes.
-      this.acknowledged.sweep(60_000);
+      this.told.sweep(60_000);
     }, 30_000).unref();
   }
 
@@ -134,7 +139,7 @@ export class RedisBroker implements Broker {
     );
     return results.map((reply) => {
       const offsets = parseOffsets(reply);
-      for (const [channel, head] of Object.entries(offsets)) this.acknowledged.record(channel, head);
+      for (const [channel, head] of Object.entries(offsets)) this.told.record(channel, head);
       return { ok: true, offsets };
     });
   }
@@ -150,6 +155,9 @@ export class RedisBroker implements Broker {
       Date.now() + timeoutMs,
     );
     const head = { epoch, offset: Number(offset) };
+    // A subscriber joins at this head, or recovers up to it: it may be ahead of what the reader
+    // delivered. Offset 0 holds nothing a failover could hand out again.
+    if (head.offset > 0) this.told.record(channel, head);
     // Expired messages are the oldest: dropping them leaves a replay that no longer starts at since + 1.
     const cutoff = Number(now) - historyTtlMs;
     const messages = entries.map((entry) => decodeHistoryEntry(channel, epoch, entry)).filter((m) => m.ts >= cutoff);

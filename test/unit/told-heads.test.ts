@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AcknowledgedHeads } from "../../src/broker/redis/acknowledged-heads.js";
+import { ToldHeads } from "../../src/broker/redis/told-heads.js";
 
 test("record never moves a channel back inside its epoch; another epoch replaces it", () => {
-  const heads = new AcknowledgedHeads();
+  const heads = new ToldHeads();
   heads.record("c", { epoch: "e", offset: 5 });
   heads.record("c", { epoch: "e", offset: 3 });
   assert.deepEqual(heads.entries(), [["c", { epoch: "e", offset: 5 }]]);
@@ -13,9 +13,9 @@ test("record never moves a channel back inside its epoch; another epoch replaces
   assert.deepEqual(heads.entries(), [["c", { epoch: "g", offset: 0 }]]);
 });
 
-test("heads acknowledged longer ago than a failover could lose are forgotten", () => {
+test("heads told longer ago than a failover could lose are forgotten", () => {
   let now = 0;
-  const heads = new AcknowledgedHeads(() => now);
+  const heads = new ToldHeads(() => now);
   heads.record("old", { epoch: "e", offset: 1 });
   now = 2000;
   heads.record("recent", { epoch: "e", offset: 1 });
