@@ -22,3 +22,11 @@ export function trickle(t: { after(fn: () => void): void }, socket: net.Socket, 
   t.after(() => clearInterval(timer));
   return () => sent;
 }
+
+/**
+ * Resolves once `socket` has closed, however the server ended it. Not `once(socket, "close")`: a
+ * write racing the server's close draws a reset, and `once` rejects on that "error" before "close".
+ */
+export function closed(socket: net.Socket): Promise<void> {
+  return socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once("close", () => resolve()));
+}

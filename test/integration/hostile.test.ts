@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { once } from "node:events";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { connectSocket, messageLog, postJson, publish, subscribe, type TestSocket } from "../helpers/clients.js";
 import { connectionsHeldBy } from "../helpers/held-connections.js";
 import { hostRss, isAlive } from "../helpers/process-memory.js";
 import { DEV_API_KEY, startPusher, type PusherHost } from "../helpers/pusher.js";
-import { rawConnection, trickle } from "../helpers/raw-connection.js";
+import { closed, rawConnection, trickle } from "../helpers/raw-connection.js";
 import { stalledSubscriber } from "../helpers/stalled-subscriber.js";
 import { channelToken } from "../helpers/tokens.js";
 import { withTimeout } from "../helpers/with-timeout.js";
@@ -167,7 +166,7 @@ describe("hostile input against one host with 2 workers", () => {
     );
     t.diagnostic(`the 200 routed half-sent requests: ${held.join(" and ")} held by the two workers`);
 
-    await withTimeout(Promise.all([...routed, ...trickled].map((s) => (s.closed ? undefined : once(s, "close")))), 10_000, "every half-sent request to be closed");
+    await withTimeout(Promise.all([...routed, ...trickled].map(closed)), 10_000, "every half-sent request to be closed");
     assert.deepEqual(answers.filter((answer) => !answer().startsWith("HTTP/1.1 408 ")).length, 0, "each routed one is told 408");
     assert.ok(sent.every((bytes) => bytes() < line.length), `the trickled request lines were cut off after ${sent.map((b) => b()).join(",")} bytes`);
     await assertWhole();

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { connectSocket, subscribe, type TestSocket } from "../helpers/clients.js";
 import { connectionsHeldBy, unreadBytesHeldBy } from "../helpers/held-connections.js";
 import { DEV_API_KEY, startPusher, type PusherHost } from "../helpers/pusher.js";
-import { rawConnection, trickle } from "../helpers/raw-connection.js";
+import { closed, rawConnection, trickle } from "../helpers/raw-connection.js";
 import { withTimeout } from "../helpers/with-timeout.js";
 
 /** How the primary routes connections to workers: handoff, keep-alive, timeouts, worker deaths. */
@@ -113,7 +113,7 @@ test("a worker killed before acknowledging a handed connection: the primary clos
   );
   process.kill(worker, "SIGKILL");
   const killed = Date.now();
-  await withTimeout(Promise.all(connections.map((c) => (c.closed ? undefined : once(c, "close")))), 5000, "every connection routed to the dead worker to be closed");
+  await withTimeout(Promise.all(connections.map(closed)), 5000, "every connection routed to the dead worker to be closed");
   t.diagnostic(`closed within ${Date.now() - killed} ms of the kill`);
   assert.equal(connectionsHeldBy(host.pid, host.port), 0, "the primary holds none of them");
 });
@@ -130,7 +130,7 @@ test("a connection that never finishes its request head is closed at the header 
   const line = "GET /healthz HTTP/1.1\r\n";
   const sent = trickle(t, trickled, line, 200);
   const opened = Date.now();
-  await withTimeout(Promise.all([once(slow, "close"), once(silent, "close"), once(trickled, "close")]), 5000, "the three connections to be closed");
+  await withTimeout(Promise.all([slow, silent, trickled].map(closed)), 5000, "the three connections to be closed");
   assert.ok(Date.now() - opened >= 900, "not before the timeout");
   assert.ok(sent() < line.length, `the trickled request line was cut off after ${sent()} of its ${line.length} bytes`);
   const res = await fetch(`${host.url}/healthz`);
@@ -144,7 +144,7 @@ test("a request whose body stops half-way is answered 408 and closed at the requ
   let answer = "";
   halfSent.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
   const opened = Date.now();
-  await withTimeout(once(halfSent, "close"), 5000, "the half-sent request to be closed");
+  await withTimeout(closed(halfSent), 5000, "the half-sent request to be closed");
   assert.ok(Date.now() - opened >= 1400, "not before the request timeout");
   assert.match(answer, /^HTTP\/1\.1 408 /, "the publisher is told why");
   assert.equal((await fetch(`${host.url}/healthz`)).status, 200, "the host serves on");
