@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- [--scenario fanout|steady|all|failover] [--server baseline|pusher|all] [--write]
- *  [--workers N] [--load-processes K] [--repeat R] [--profile DIR] [--logs DIR]`
+ *  [--workers N] [--load-processes K] [--repeat R] [--profile DIR] [--logs DIR] [--server-node-args "…"]`
  *
  * Runs each scenario against each server, one after another (servers alternate, R rounds), and
  * prints the Markdown tables; `--profile DIR` runs the servers under `node --cpu-prof` (every
  * server process writes a .cpuprofile there when it exits: not for the numbers, for the why);
+ * `--server-node-args` gives every server process Node flags (e.g. `--max-semi-space-size=1`);
  * `--write` puts them, with the exact command and the machine, into docs/benchmarks.md.
  *
  * `--scenario failover` is the Redis master failover bench instead (two hosts of one worker on a
@@ -97,6 +98,7 @@ async function main(): Promise<number> {
       repeat: { type: "string", default: "3" },
       profile: { type: "string" },
       logs: { type: "string" },
+      "server-node-args": { type: "string", default: "" },
     },
   });
   const chosenServers = pick(servers, values.server, "server");
@@ -105,7 +107,10 @@ async function main(): Promise<number> {
     workers: Number(values.workers),
     loadProcesses: Number(values["load-processes"]),
     repeats: Number(values.repeat),
-    serverNodeArgs: values.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile)}`] : [],
+    serverNodeArgs: [
+      ...values["server-node-args"].split(" ").filter(Boolean),
+      ...(values.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile)}`] : []),
+    ],
     logsDir: values.logs !== undefined ? path.resolve(values.logs) : undefined,
   };
   const isFailover = values.scenario === "failover";

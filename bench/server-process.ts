@@ -43,6 +43,8 @@ export interface StartOptions {
   /** Env on top of the server's own (e.g. its Redis settings). */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL (a profiled tree writes its profiles on exit). */
+  stopGraceMs?: number;
   /** A file to copy the server's stdout and stderr (its logs) into, to read after the run. */
   logFile?: string;
 }
@@ -98,7 +100,7 @@ export async function startServer(server: ServerDescriptor, workers: number, opt
     url: `http://127.0.0.1:${port}`,
     async stop() {
       killGroup(pid, "SIGTERM");
-      if (!(await waitForExit(child, 8_000))) killGroup(pid, "SIGKILL");
+      if (!(await waitForExit(child, options.stopGraceMs ?? 8_000))) killGroup(pid, "SIGKILL");
       await waitForExit(child, 2_000);
       // Workers may outlive the primary for a moment; the group kill reaches them too.
       killGroup(pid, "SIGKILL");

@@ -32,18 +32,26 @@ function openOne(url: string, localAddress: string, channel: string, timeoutMs: 
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, localAddress });
     let subscribed = false;
+    // Where a connection that times out got to: a hang is told apart by its stage.
+    let stage = "connecting";
     const fail = (why: string): void => {
       clearTimeout(timer);
       ws.terminate();
       reject(new Error(why));
     };
-    const timer = setTimeout(() => fail(`not subscribed within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => fail(`not subscribed within ${timeoutMs} ms (${stage})`), timeoutMs);
+    ws.on("upgrade", () => (stage = "upgraded, no open packet"));
     ws.on("message", (data) => {
       const frame = String(data);
       if (frame === "2") ws.send("3");
       else if (frame.startsWith("42")) onDelivery(frame);
-      else if (frame.startsWith("0{")) ws.send("40");
-      else if (frame.startsWith("40")) ws.send(`420${JSON.stringify(["subscribe", { channel }])}`);
+      else if (frame.startsWith("0{")) {
+        stage = "namespace connect sent";
+        ws.send("40");
+      } else if (frame.startsWith("40")) {
+        stage = "subscribe sent";
+        ws.send(`420${JSON.stringify(["subscribe", { channel }])}`);
+      }
       else if (frame.startsWith("44")) fail(`connect refused: ${frame.slice(2)}`);
       else if (frame.startsWith("430")) {
         if (!frame.includes('"ok":true')) return fail(`subscribe refused: ${frame.slice(3)}`);

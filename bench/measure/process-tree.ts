@@ -94,3 +94,10 @@ export function treeRssBytes(rootPid: number): number {
   }
   return kb * 1024;
 }
+
+/** The direct children of a process (a cluster primary's workers). */
+export function childPids(parentPid: number): number[] {
+  return allStats()
+    .filter((s) => s.ppid === parentPid)
+    .map((s) => s.pid);
+}

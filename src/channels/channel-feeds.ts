@@ -73,6 +73,18 @@ export class ChannelFeeds {
     feed.joiners.set(socket.id, { socket, buffer: [] });
   }
 
+  /**
+   * The head a new subscriber without `since` can be told without reading the broker: the last
+   * position this worker's room of the channel has been fed (undefined while it has none). The
+   * subscriber joins at it and takes every later message from the room, as the room's own members
+   * do; a position the broker is already past only means those messages reach it from the room,
+   * in order. Saves a broker round trip per subscribe to a channel this worker already serves
+   * (with the embedded broker, an IPC message each way and the primary's work on it).
+   */
+  liveHead(channel: string): StreamPosition | undefined {
+    return this.feeds.get(channel)?.position;
+  }
+
   /** Replays `history` to the socket, then admits it to the room as soon as the room is at its head. */
   completeJoin(socket: PusherSocket, channel: string, history: HistoryResult): void {
     const feed = this.feeds.get(channel);

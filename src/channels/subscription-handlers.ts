@@ -106,7 +106,12 @@ async function subscribe(socket: PusherSocket, raw: unknown, answer: Answer<Subs
     channels.add(channel);
     reserved = channel;
     deps.feeds.beginJoin(socket, channel);
-    const [members, history] = await Promise.all([deps.occupancy.join(socket, channel, grant.user), deps.broker.history(channel, request.since)]);
+    // Read in the same tick as beginJoin: what the room is fed from now on reaches the joiner.
+    const liveHead = request.since ? undefined : deps.feeds.liveHead(channel);
+    const [members, history] = await Promise.all([
+      deps.occupancy.join(socket, channel, grant.user),
+      liveHead ? { head: liveHead, messages: [], recovered: true } : deps.broker.history(channel, request.since),
+    ]);
     reserved = undefined;
     if (request.since) deps.onRecovery(history.recovered);
     answer({ ok: true, ...history.head, ...(request.since ? { recovered: history.recovered } : {}), ...(members ? { members } : {}) });

@@ -1,4 +1,5 @@
-import type { Server as HttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Duplex } from "node:stream";
 import { createAdapter } from "@socket.io/cluster-adapter";
 import { Server } from "socket.io";
 import type { PusherConfig } from "../config/schema.js";
@@ -23,5 +24,26 @@ export function createSocketServer(httpServer: HttpServer, config: PusherConfig)
   });
   io.adapter(createAdapter());
   bindSessions(io);
+  answerUpgradesInOneWrite(io);
   return io;
+}
+
+type HandleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, done: (...args: unknown[]) => void) => void;
+
+/**
+ * ws writes the 101 answer of a websocket upgrade on its own, and Engine.IO's open packet follows
+ * a few microtasks later in a second write: two system calls, and two reads by the client, per
+ * connection. Corking the socket until the tick's microtasks have run sends both in one write.
+ * Any path that gives up on the connection ends or destroys it, which needs no uncork; an answer
+ * that took longer than the tick merely leaves in two writes as before.
+ */
+function answerUpgradesInOneWrite(io: PusherServer): void {
+  const wsServer = (io.engine as unknown as { ws?: { handleUpgrade: HandleUpgrade } }).ws;
+  if (!wsServer) return; // no websocket transport configured
+  const handleUpgrade = wsServer.handleUpgrade.bind(wsServer);
+  wsServer.handleUpgrade = (req, socket, head, done) => {
+    socket.cork();
+    setImmediate(() => socket.uncork());
+    handleUpgrade(req, socket, head, done);
+  };
 }

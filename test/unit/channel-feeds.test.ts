@@ -91,6 +91,26 @@ test("a joiner whose history is ahead of the room waits for the room, then gets 
   assert.deepEqual(b.events, ["4", "5", "6", "7"]);
 });
 
+test("a joiner told the room's live head (no history read) gets what arrives during its join, then the room's messages, each once", async (t) => {
+  const { feeds, member, subscriber } = await feedsOnServer(t);
+  assert.equal(feeds.liveHead(CHANNEL), undefined, "a channel this worker does not serve has no live head");
+  const a = await member(head(5));
+  feeds.deliver(messages(6));
+  await a.received.waitFor(1);
+  const b = await subscriber();
+  feeds.beginJoin(b.socket, CHANNEL);
+  const live = feeds.liveHead(CHANNEL);
+  assert.deepEqual(live, head(6), "the live head is the last position the room was fed");
+  // Delivered while B's subscribe waits on something else (presence, its token): B must get it.
+  feeds.deliver(messages(7));
+  feeds.completeJoin(b.socket, CHANNEL, { head: live!, messages: [], recovered: true });
+  feeds.deliver(messages(8));
+  await b.received.waitFor(2);
+  await a.received.waitFor(3);
+  assert.deepEqual(b.events, ["7", "8"]);
+  assert.deepEqual(a.events, ["6", "7", "8"]);
+});
+
 test("a hole in what arrived during a join is announced to the joiner before the next message", async (t) => {
   const { feeds, subscriber } = await feedsOnServer(t);
   const s = await subscriber();
