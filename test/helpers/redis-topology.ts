@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { masterAddress, withAdmin } from "../../src/redis-client/sentinel-commands.js";
 import { viewProblems } from "../../src/redis-client/sentinel-view.js";
-import { dataNodeConf, launchNode, type RedisNode } from "./redis-process.js";
+import { dataNodeConf, launchNode, relaunchNode, type RedisNode } from "./redis-process.js";
 import { makeTempDir, removeTempDir } from "./scratch.js";
 
 export type { RedisNode } from "./redis-process.js";
@@ -24,6 +24,13 @@ export interface SentinelTopology {
   nextSwitchMaster(timeoutMs?: number): Promise<{ from: string; to: string; at: number }>;
   /** Every master change announced since the topology started, each once (at its first announcement). */
   switchesSeen(): Array<{ from: string; to: string; at: number }>;
+  /**
+   * Starts a killed data node again on its port, empty, in its place in `redis`; resolves once it
+   * answers. Sentinel, which still lists it, reconfigures it as a replica of the current master.
+   */
+  restart(node: RedisNode): Promise<RedisNode>;
+  /** Resolves once `node` is a replica with its link to the master up (INFO replication). */
+  untilLinkedReplica(node: RedisNode, timeoutMs: number): Promise<void>;
   /** Kills every process it started (by pid) and removes the temp dir. */
   close(): Promise<void>;
 }
@@ -71,7 +78,7 @@ async function launchAll(into: RedisNode[], count: number, launch: () => Promise
   if (failed) throw failed.reason;
 }
 
-async function waitForReplicaLinks(replicas: RedisNode[]): Promise<void> {
+async function waitForReplicaLinks(replicas: RedisNode[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   await retryUntil(
     async () => {
       for (const replica of replicas) {
@@ -79,7 +86,7 @@ async function waitForReplicaLinks(replicas: RedisNode[]): Promise<void> {
         if (!info.includes("master_link_status:up")) throw new Error(`replica ${replica.address} has not linked to its master`);
       }
     },
-    { timeoutMs: READY_TIMEOUT_MS, intervalMs: 20 },
+    { timeoutMs, intervalMs: 20 },
   );
 }
 
@@ -196,6 +203,15 @@ export async function startSentinelTopology(t?: TestContext, options: TopologyOp
       });
     },
     switchesSeen: () => [...seen],
+    async restart(node) {
+      const index = redis.findIndex((n) => n.address === node.address);
+      if (index < 0) throw new Error(`${node.address} is not a data node of this topology`);
+      await node.kill();
+      const again = await relaunchNode(dir, "redis", node, dataNodeConf());
+      redis[index] = again;
+      return again;
+    },
+    untilLinkedReplica: (node, timeoutMs) => waitForReplicaLinks([node], timeoutMs),
     close,
   };
 }
