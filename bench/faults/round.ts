@@ -147,8 +147,14 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
 
     // Sentinel may fail over again on its own (a promoted master that looked down on the loaded
     // machine): such a switch explains losses the fault alone would not, so the round names it.
+    // Each switch the fault waited for is named in its steps once, in order; a later switch back
+    // to the same master is another one.
+    const named = steps.filter((step) => step.startsWith("+switch-master to "));
     for (const { to, at } of fleet.topology.switchesSeen()) {
-      if (at >= faultAt && !steps.some((step) => step.includes(`to ${to}`))) steps.push(`+switch-master to ${to} (Sentinel's own) at ${((at - faultAt) / 1000).toFixed(2)} s`);
+      if (at < faultAt) continue;
+      const own = named.findIndex((step) => step.startsWith(`+switch-master to ${to} `));
+      if (own >= 0) named.splice(own, 1);
+      else steps.push(`+switch-master to ${to} (Sentinel's own) at ${((at - faultAt) / 1000).toFixed(2)} s`);
     }
     const publishes = [...(await http.stop()), ...(await ingress.stop())];
     const machineBusy = busyFraction(machineBefore, sampleMachineCpu());

@@ -18,6 +18,8 @@ export interface SentinelTopology {
   sentinels: RedisNode[];
   /** "127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3" (value for PUSHER_REDIS_SENTINELS) */
   sentinelList: string;
+  /** Where every node's conf and log are (`redis-<port>.log`, `sentinel-<port>.log`), until close(). */
+  dir: string;
   /** The master as the sentinels currently report it (SENTINEL GET-MASTER-ADDR-BY-NAME, first that answers). */
   currentMaster(): Promise<RedisNode>;
   /** Arm BEFORE injecting a fault: resolves on the next +switch-master seen on any sentinel's pub/sub, with Date.now() at receipt. */
@@ -175,6 +177,7 @@ export async function startSentinelTopology(t?: TestContext, options: TopologyOp
     redis,
     sentinels,
     sentinelList: sentinels.map((s) => s.address).join(","),
+    dir,
     async currentMaster() {
       const errors: string[] = [];
       for (const sentinel of sentinels) {
