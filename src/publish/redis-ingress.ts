@@ -121,6 +121,9 @@ export class RedisIngress {
         }
       } catch (err) {
         if (this.closed) return;
+        // The group went with the master's data (an empty server promoted after a failover):
+        // without it again, no entry appended since would ever be read.
+        if (/NOGROUP/.test((err as Error).message)) groupExists = false;
         // Asks for the lease again before replaying: another worker may have taken over meanwhile.
         this.leading = false;
         replayPending = true;

@@ -50,6 +50,24 @@ test("an entry appended to the ingress stream is published; a malformed one goes
   assert.match(dead[0]!.error, /channel/);
 });
 
+test("a consumer group lost with the master's data is created again: entries appended afterwards are published", async (t) => {
+  const redis = await startRedis(t);
+  const pusher = await host(t, redis);
+  const channel = `ingress-${randomUUID().slice(0, 8)}`;
+  const socket = await connectSocket(t, pusher.url);
+  const log = messageLog(socket, channel);
+  await subscribe(socket, channel);
+  const r = admin(t, redis);
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 1 } }));
+  await log.waitFor(1);
+  // What a promoted server without the stream looks like to the reader: no stream, no group.
+  await r.del(INGRESS);
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 2 } }));
+  const messages = await log.waitFor(2);
+  assert.deepEqual(messages.map((m) => m.data), [{ n: 1 }, { n: 2 }]);
+  await allAcknowledged(r);
+});
+
 test("entries a dead worker read but never acknowledged are claimed and published exactly once", async (t) => {
   const redis = await startRedis(t);
   const r = admin(t, redis);
