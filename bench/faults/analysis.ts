@@ -107,12 +107,15 @@ function describeSeqs(o: FaultObservation, seqs: number[]): string {
  * Whether a round's resyncs are for writes lost with the Redis leader (the target allows those).
  * At `replica` a resync is the old master's fan-out of writes it had not replicated: their
  * publishes were never acknowledged, so none of them may be an acknowledged message some
- * subscriber missed. What the bench cannot see: an acknowledged write lost from Redis that every
+ * subscriber missed, and no restarted (empty) server may have been promoted. What the bench cannot see otherwise: an acknowledged write lost from Redis that every
  * subscriber had already received live (pusher's log does not name the head the master had).
  */
 function leaderLost(o: FaultObservation, reasons: Map<string, number>, ackedLost: number): boolean {
   if (!MASTER_FAULTS.has(o.fault)) return false;
   if (o.durability === "leader") return true;
+  // A restarted, empty server promoted lost every write, acknowledged ones too, even if every
+  // subscriber had them already: its resyncs are no leader-lost writes.
+  if (o.restored?.emptyPromoted !== undefined) return false;
   return ackedLost === 0 && [...reasons.keys()].every((reason) => reason === "epoch_changed");
 }
 
@@ -153,6 +156,7 @@ export function analyse(o: FaultObservation): FaultResult {
   const resyncsLeaderLost = resyncs > 0 && leaderLost(o, reasons, ackedLost);
   if (resyncs > 0 && !resyncsLeaderLost) misses.push(`${resyncs} resyncs`);
   const restored = o.restored !== undefined ? restoredFigures(o) : undefined;
+  if (o.restored?.emptyPromoted !== undefined) misses.push(`empty ${o.restored.emptyPromoted} promoted: Redis history lost`);
   if (restored !== undefined) {
     if (restored.linkedAfterMs === undefined) misses.push("no restored Redis server became a replica");
     else {

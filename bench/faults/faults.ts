@@ -22,6 +22,8 @@ export type FaultSteps = string[];
 export interface RedisRestored {
   startedAt: number;
   linkedAt?: number;
+  /** The servers started again ("host:port"), empty: Sentinel promoting one loses every write. */
+  addresses: string[];
 }
 
 export interface FaultOutcome {
@@ -102,7 +104,7 @@ async function restoreRedis({ fleet, plan }: FaultContext, killed: RedisNode[], 
     }),
   );
   const back = linked.filter((at): at is number => at !== undefined);
-  return { startedAt, ...(back.length > 0 ? { linkedAt: Math.min(...back) } : {}) };
+  return { startedAt, addresses: killed.map((node) => node.address), ...(back.length > 0 ? { linkedAt: Math.min(...back) } : {}) };
 }
 
 async function restartHost({ fleet }: FaultContext, index: number, step: Step): Promise<void> {

@@ -37,7 +37,7 @@ export interface FaultObservation {
   /** What the fault did, with times from its start. */
   steps: string[];
   /** Killed Redis servers started again by the fault, and then when the ingress backlog was drained (if it was). */
-  restored?: RedisRestored & { backlogDrainedAt?: number };
+  restored?: RedisRestored & { backlogDrainedAt?: number; emptyPromoted?: string };
   primaryDeaths: PrimaryDeath[];
   workerDeaths: number;
   machineBusy: number;
@@ -156,6 +156,7 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
       if (own >= 0) named.splice(own, 1);
       else steps.push(`+switch-master to ${to} (Sentinel's own) at ${((at - faultAt) / 1000).toFixed(2)} s`);
     }
+    const emptyPromoted = restored && fleet.topology.switchesSeen().find(({ to, at }) => at >= restored.startedAt && restored.addresses.includes(to))?.to;
     const publishes = [...(await http.stop()), ...(await ingress.stop())];
     const machineBusy = busyFraction(machineBefore, sampleMachineCpu());
     const acked = publishes.filter((p) => p.acked);
@@ -181,7 +182,7 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
       reports,
       faultAt,
       steps,
-      ...(restored !== undefined ? { restored: { ...restored, ...(backlogDrainedAt !== undefined ? { backlogDrainedAt } : {}) } } : {}),
+      ...(restored !== undefined ? { restored: { ...restored, ...(backlogDrainedAt !== undefined ? { backlogDrainedAt } : {}), ...(emptyPromoted ? { emptyPromoted } : {}) } } : {}),
       primaryDeaths: [...fleet.primaryDeaths],
       workerDeaths: fleet.workerDeaths(),
       machineBusy,

@@ -106,15 +106,23 @@ test("restored Redis servers: times from the first linked replica to the first 2
     publish(3, { answeredAt: linkedAt + 550 }),
     publish(4, { path: "ingress", answeredAt: linkedAt + 20 }),
   ];
-  const result = analyse(observation({ fault: "double-failover", publishes, restored: { startedAt, linkedAt, backlogDrainedAt: linkedAt + 3_250 } }));
+  const result = analyse(observation({ fault: "double-failover", publishes, restored: { startedAt, linkedAt, backlogDrainedAt: linkedAt + 3_250, addresses: ["127.0.0.1:1"] } }));
   assert.deepEqual(result.restored, { linkedAfterMs: 11_000, firstAcceptedMs: 550, backlogDrainedMs: 3_250 });
   assert.deepEqual(result.misses, []);
 });
 
 test("restored Redis servers: publishing not back, or a backlog left, misses the target", () => {
   const startedAt = FAULT_AT + 6_000;
-  const notBack = analyse(observation({ fault: "double-failover", publishes: [publish(1, { answeredAt: startedAt - 1 })], restored: { startedAt, linkedAt: startedAt + 1 } }));
+  const notBack = analyse(observation({ fault: "double-failover", publishes: [publish(1, { answeredAt: startedAt - 1 })], restored: { startedAt, linkedAt: startedAt + 1, addresses: ["127.0.0.1:1"] } }));
   assert.deepEqual(notBack.misses, ["publishing not accepted after a replica returned", "ingress backlog not drained"]);
-  const neverLinked = analyse(observation({ fault: "double-failover", restored: { startedAt } }));
+  const neverLinked = analyse(observation({ fault: "double-failover", restored: { startedAt, addresses: ["127.0.0.1:1"] } }));
   assert.deepEqual(neverLinked.misses, ["no restored Redis server became a replica"]);
+});
+
+test("at replica, resyncs after Sentinel promoted a restarted, empty server are no leader-lost writes, even with nothing missed", () => {
+  const startedAt = FAULT_AT + 6_000;
+  const restored = { startedAt, linkedAt: startedAt + 2_000, backlogDrainedAt: startedAt + 3_000, addresses: ["127.0.0.1:2"], emptyPromoted: "127.0.0.1:2" };
+  const result = analyse(observation({ fault: "double-failover", publishes: [publish(1, { answeredAt: startedAt + 2_500 })], reports: [report(epochChanged)], restored }));
+  assert.equal(result.resyncsLeaderLost, false);
+  assert.deepEqual(result.misses, ["74 resyncs", "empty 127.0.0.1:2 promoted: Redis history lost"]);
 });
