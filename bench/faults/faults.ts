@@ -18,24 +18,37 @@ export interface FaultContext {
 /** What the fault did, step by step, with times from its start ("SIGKILL master :6379 at 0.00 s"). */
 export type FaultSteps = string[];
 
+/** Killed Redis servers started again: when the first was started, and when the first was a linked replica (Date.now()). */
+export interface RedisRestored {
+  startedAt: number;
+  linkedAt?: number;
+  /** The servers started again ("host:port"), empty: Sentinel promoting one loses every write. */
+  addresses: string[];
+}
+
+export interface FaultOutcome {
+  steps: FaultSteps;
+  restored?: RedisRestored;
+}
+
 type Step = (text: string) => void;
 
 export interface Fault {
   name: string;
   describe: string;
-  /** Injects the fault, calling `step` as each step is done. */
-  inject(context: FaultContext, step: Step): Promise<void>;
+  /** Injects the fault, calling `step` as each step is done; names when a replica came back, if one did. */
+  inject(context: FaultContext, step: Step): Promise<RedisRestored | void>;
 }
 
 /** The host the faults hit; the other one carries on. */
 const TARGET_HOST = 0;
 
 /** Injects `fault`; resolves with its steps, each timed from the start. */
-export async function injectFault(fault: Fault, context: FaultContext): Promise<FaultSteps> {
+export async function injectFault(fault: Fault, context: FaultContext): Promise<FaultOutcome> {
   const started = Date.now();
   const steps: FaultSteps = [];
-  await fault.inject(context, (text) => steps.push(`${text} at ${((Date.now() - started) / 1000).toFixed(2)} s`));
-  return steps;
+  const end = await fault.inject(context, (text) => steps.push(`${text} at ${((Date.now() - started) / 1000).toFixed(2)} s`));
+  return { steps, ...(end ? { restored: end } : {}) };
 }
 
 /**
@@ -68,6 +81,32 @@ async function killMaster({ fleet, plan }: FaultContext, master: RedisNode, step
   return fleet.topology.redis.find((node) => node.address === to);
 }
 
+/**
+ * Starts the killed Redis servers again on their ports, as their supervisor would, and waits until
+ * Sentinel has made them replicas of the current master and they have synced: from the first
+ * linked replica on, a `replica` publish can be acknowledged again.
+ */
+async function restoreRedis({ fleet, plan }: FaultContext, killed: RedisNode[], step: Step): Promise<RedisRestored> {
+  const startedAt = Date.now();
+  const linked = await Promise.all(
+    killed.map(async (node) => {
+      const again = await fleet.topology.restart(node);
+      step(`redis ${again.address} started again`);
+      try {
+        await fleet.topology.untilLinkedReplica(again, plan.stepTimeoutMs);
+      } catch {
+        step(`redis ${again.address} not a linked replica`);
+        return undefined;
+      }
+      const at = Date.now();
+      step(`redis ${again.address} a linked replica`);
+      return at;
+    }),
+  );
+  const back = linked.filter((at): at is number => at !== undefined);
+  return { startedAt, addresses: killed.map((node) => node.address), ...(back.length > 0 ? { linkedAt: Math.min(...back) } : {}) };
+}
+
 async function restartHost({ fleet }: FaultContext, index: number, step: Step): Promise<void> {
   await fleet.restart(index);
   step(`host ${index} ready again`);
@@ -90,12 +129,15 @@ export const faults: readonly Fault[] = [
   },
   {
     name: "double-failover",
-    describe: "SIGKILL the master, then the promoted one 1 s after its +switch-master; the last replica takes over",
+    describe:
+      "SIGKILL the master, then the promoted one 1 s after its +switch-master; the last replica takes over; once it has, both killed servers start again (empty, on their ports) and Sentinel makes them its replicas",
     async inject(context, step) {
-      const promoted = await killMaster(context, context.fleet.topology.redis[0]!, step);
+      const first = context.fleet.topology.redis[0]!;
+      const promoted = await killMaster(context, first, step);
       if (promoted === undefined) return;
       await sleep(context.plan.secondKillAfterMs);
       await killMaster(context, promoted, step);
+      return restoreRedis(context, [first, promoted], step);
     },
   },
   {

@@ -4,7 +4,7 @@
  * nginx's upstream stays right. Any primary that exits without the bench asking is recorded as a
  * primary death; everything started is stopped, by PID, by `close()`, also after a failure.
  */
-import { writeFile } from "node:fs/promises";
+import { copyFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { startNginx, type NginxProxy } from "../../test/helpers/nginx.js";
 import { startPusher, type PusherHost } from "../../test/helpers/pusher.js";
@@ -134,7 +134,7 @@ export class Fleet {
     return this.started.flat().flatMap((host) => host.lines).filter((line) => line.msg === "worker died").length;
   }
 
-  /** Writes each host's log and stderr, one pair per start, as `<prefix>-host<H>[-<start>].log`, and nginx's. */
+  /** Writes each host's log and stderr, one pair per start, as `<prefix>-host<H>[-<start>].log`, and nginx's, Redis's and Sentinel's. */
   async saveLogs(prefix: string): Promise<void> {
     await Promise.all(
       this.started.flatMap((starts, index) =>
@@ -147,6 +147,9 @@ export class Fleet {
         }),
       ),
     );
+    // Sentinel's and Redis's own logs say who promoted whom, and why.
+    const redisLogs = (await readdir(this.topology.dir)).filter((file) => file.endsWith(".log"));
+    await Promise.all(redisLogs.map((file) => copyFile(path.join(this.topology.dir, file), `${prefix}-${file}`)));
     if (this.proxyRef) {
       await writeFile(`${prefix}-nginx-error.log`, await this.proxyRef.errorLog());
       await writeFile(`${prefix}-nginx-access.log`, await this.proxyRef.accessLog());

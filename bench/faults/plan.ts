@@ -35,6 +35,11 @@ export interface FaultPlan {
   settleMs: number;
   /** How long deliveries may trail the last answer before the rest count as missed. */
   drainMs: number;
+  /**
+   * After Redis servers are restored: how long pusher's ingress backlog (entries written until
+   * then) may take to be published (its reader retries entries it could not publish).
+   */
+  backlogDrainMs: number;
   /** Bound on each +switch-master, and on a host's restart. */
   stepTimeoutMs: number;
   /** Double failover: the promoted master is killed this long after its +switch-master. */
@@ -68,6 +73,7 @@ export const faultPlan: FaultPlan = {
   afterFaultMs: 10_000,
   settleMs: 3_000,
   drainMs: 10_000,
+  backlogDrainMs: 30_000,
   stepTimeoutMs: 30_000,
   secondKillAfterMs: 1_000,
   hostDownMs: 3_000,

@@ -2,9 +2,9 @@
  * The two ways backends publish, each paced, each message carrying a unique seq: single
  * `POST /v1/publish` through nginx (from several source addresses, so `hash $remote_addr` spreads
  * them over the hosts as it would real backends), and XADD to the Redis ingress stream through a
- * Sentinel-aware client. A publish with no answer within publish.timeoutMs plus a margin is
- * recorded as unanswered; an HTTP publish is still waited for up to `abandonAfterMs`, to tell a
- * late answer from none at all.
+ * Sentinel-aware client. An HTTP publish with no answer within publish.timeoutMs plus a margin is
+ * recorded as unanswered, and still waited for up to `abandonAfterMs`, to tell a late answer from
+ * none at all; an ingress entry not confirmed by the backend's deadline is not acknowledged.
  */
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,9 +22,9 @@ export interface FaultPublish {
   channel: string;
   issuedAt: number;
   answeredAt: number;
-  /** HTTP 200, or the XADD (and WAIT, at `replica`) answered. */
+  /** HTTP 200, or the XADD answered (and, at `replica`, WAIT 1 confirmed a replica has it). */
   acked: boolean;
-  /** No answer within the bound (a late one may still have come: see `neverAnswered`). */
+  /** HTTP only: no answer within the bound (a late one may still have come: see `neverAnswered`). */
   unanswered: boolean;
   /** No answer at all, even after `abandonAfterMs`. */
   neverAnswered: boolean;
@@ -43,12 +43,19 @@ export interface PacedRate {
   abandonAfterMs: number;
 }
 
-const UNANSWERED = "unanswered";
 const NEVER_ANSWERED = "never answered";
 /** The ingress stream and its bound, as docs/publishing.md tells backends to write it. */
-const INGRESS_STREAM = "pusher:ingress";
+export const INGRESS_STREAM = "pusher:ingress";
 const INGRESS_MAXLEN = "100000";
 const INGRESS_RETRY_MS = 100;
+/** The ingress writer's WAIT answers this long before its deadline, so a replica missing is a clear "no". */
+const WAIT_MARGIN_MS = 500;
+/**
+ * The ingress writer's two ways of not getting an entry confirmed by its deadline: WAIT answered
+ * without a replica, or no answer at all (on one connection each WAIT holds the next XADDs back).
+ */
+const NOT_REPLICATED = "not replicated (WAIT 0)";
+const NO_REDIS_ANSWER = "not confirmed by the deadline";
 
 function payload(seq: number): FailoverPayload {
   return { seq, sentAt: Date.now() };
@@ -117,7 +124,7 @@ export function startHttpPublisher(proxyUrl: string, channels: string[], sourceA
 function withinBound<T>(promise: Promise<T>, boundMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(UNANSWERED), { name: "TimeoutError" })), boundMs);
+    timer = setTimeout(() => reject(Object.assign(new Error(NO_REDIS_ANSWER), { name: "TimeoutError" })), boundMs);
   });
   return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }
@@ -155,15 +162,16 @@ export function startIngressPublisher(
   redis.on("end", () => {
     if (!stopping) setTimeout(() => redis.connect().catch(() => undefined), INGRESS_RETRY_MS);
   });
-  /** One XADD (and WAIT): the replies, or the error that stopped it. */
-  const write = async (message: string): Promise<string | undefined> => {
+  /** One XADD (and WAIT, which gives up before `deadline`): undefined once written, else why not. */
+  const write = async (message: string, deadline: number): Promise<string | undefined> => {
     // A pipeline, not MULTI: WAIT inside a transaction would not block for the replica.
     const pipeline = redis.pipeline().xadd(INGRESS_STREAM, "MAXLEN", "~", INGRESS_MAXLEN, "*", "message", message);
-    if (durability === "replica") pipeline.wait(1, rate.answerBoundMs);
+    // WAIT 0 would block for ever: at least 1 ms.
+    if (durability === "replica") pipeline.wait(1, Math.max(1, deadline - Date.now() - WAIT_MARGIN_MS));
     const replies = await pipeline.exec();
     const failed = replies?.find(([err]) => err !== null)?.[0];
     if (replies === null || failed) throw failed ?? new Error("no reply");
-    return durability === "leader" || Number(replies[1]?.[1]) >= 1 ? undefined : "WAIT 0";
+    return durability === "leader" || Number(replies[1]?.[1]) >= 1 ? undefined : NOT_REPLICATED;
   };
   const issue = async (seq: number): Promise<FaultPublish> => {
     const channel = channels[seq % channels.length]!;
@@ -174,18 +182,21 @@ export function startIngressPublisher(
     let lastError = "";
     // A backend that gives its entries an id retries a failed XADD until its own deadline: the
     // id makes a second copy harmless. So a client error during a failover is no refusal.
+    // Never "unanswered": that is pusher leaving an HTTP publish without an answer. Here Redis
+    // answers (or not) and the backend's own deadline decides: an entry not confirmed by then is
+    // not acknowledged, as a refused publish is, whatever pusher does with it later.
+    const notAcknowledged = (error: string): FaultPublish => ({ ...base, answeredAt: Date.now(), acked: false, unanswered: false, neverAnswered: false, error });
     while (Date.now() < deadline) {
       try {
-        const notReplicated = await withinBound(write(message), deadline - Date.now());
-        return { ...base, answeredAt: Date.now(), acked: notReplicated === undefined, unanswered: false, neverAnswered: false, ...(notReplicated ? { error: notReplicated } : {}) };
+        const notReplicated = await withinBound(write(message, deadline), deadline - Date.now());
+        return notReplicated === undefined ? { ...base, answeredAt: Date.now(), acked: true, unanswered: false, neverAnswered: false } : notAcknowledged(notReplicated);
       } catch (err) {
         if (err instanceof Error && err.name === "TimeoutError") break;
         lastError = describeError(err);
         await sleep(INGRESS_RETRY_MS);
       }
     }
-    // The backend gives up at its deadline: whether an answer would have come later is not known.
-    return { ...base, answeredAt: Date.now(), acked: false, unanswered: lastError === "", neverAnswered: false, error: lastError === "" ? UNANSWERED : `${lastError} until the deadline` };
+    return notAcknowledged(lastError === "" ? NO_REDIS_ANSWER : `${lastError} until the deadline`);
   };
   const paced = startPaced(issue, { ...rate, firstSeq });
   return {

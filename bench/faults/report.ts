@@ -12,6 +12,20 @@ function byFault(results: FaultResult[]): FaultResult[][] {
 
 const both = (r: FaultResult, f: (p: PathFigures) => number): number => f(r.http) + f(r.ingress);
 
+const optionalSeconds = (ms: number | undefined): string => (ms === undefined ? "none" : seconds(ms));
+
+/** "restart → linked / first 200 / backlog drained", or "-" for a fault that restores nothing. */
+function restoredCell(r: FaultResult): string {
+  if (r.restored === undefined) return "-";
+  const { linkedAfterMs, firstAcceptedMs, backlogDrainedMs } = r.restored;
+  return `${optionalSeconds(linkedAfterMs)} / ${optionalSeconds(firstAcceptedMs)} / ${optionalSeconds(backlogDrainedMs)}`;
+}
+
+function resyncCell(r: FaultResult): string {
+  if (r.resyncs === 0) return "0";
+  return `${thousands(r.resyncs)} (${r.resyncReasons}${r.resyncsLeaderLost && r.durability === "replica" ? "; leader-lost, never acknowledged" : ""})`;
+}
+
 function counts(p: PathFigures): string {
   return `${thousands(p.published)} / ${thousands(p.acknowledged)} / ${thousands(p.refused)} / ${thousands(p.unanswered)} (${thousands(p.neverAnswered)})`;
 }
@@ -35,6 +49,7 @@ export function faultSummary(results: FaultResult[]): string {
       "failed drains",
       "longest publish answer, s",
       "outage (longest subscriber gap), s",
+      "Redis restored: linked → first 200 / → ingress backlog drained, s",
     ],
     byFault(results).map((rounds) => {
       const total = (f: (r: FaultResult) => number): string => thousands(rounds.reduce((sum, r) => sum + f(r), 0));
@@ -47,13 +62,16 @@ export function faultSummary(results: FaultResult[]): string {
         `${total((r) => both(r, (p) => p.silentLost))} (${total((r) => r.http.silentLost)} + ${total((r) => r.ingress.silentLost)})`,
         total((r) => both(r, (p) => p.toldLost)),
         total((r) => r.duplicates),
-        total((r) => r.resyncs),
+        `${total((r) => r.resyncs)}${rounds.some((r) => r.durability === "replica" && r.resyncsLeaderLost) ? ` (leader-lost, never acknowledged: ${total((r) => (r.resyncsLeaderLost ? r.resyncs : 0))})` : ""}`,
         `${total((r) => both(r, (p) => p.unanswered))} (${total((r) => both(r, (p) => p.neverAnswered))})`,
         total((r) => both(r, (p) => p.refused)),
         total((r) => r.primaryDeaths),
         total((r) => r.failedDrains),
         spread(rounds.map((r) => Math.max(r.http.longestAnswerMs, r.ingress.longestAnswerMs)), seconds),
         spread(rounds.map((r) => r.outageMs), seconds),
+        rounds.some((r) => r.restored !== undefined)
+          ? `${spread(rounds.map((r) => r.restored?.firstAcceptedMs ?? Number.NaN), seconds)} / ${spread(rounds.map((r) => r.restored?.backlogDrainedMs ?? Number.NaN), seconds)}`
+          : "-",
       ];
     }),
   );
@@ -72,6 +90,7 @@ export function faultRounds(results: FaultResult[]): string {
       "acked lost, told",
       "duplicates",
       "resyncs",
+      "Redis restored: restart → replica linked / linked → first 200 / linked → ingress backlog drained, s",
       "primary deaths / failed drains (worker deaths)",
       "longest answer http / ingress, s",
       "outage s",
@@ -88,7 +107,8 @@ export function faultRounds(results: FaultResult[]): string {
       `${thousands(both(r, (p) => p.silentLost))} (${thousands(r.silentMisses)} / ${thousands(r.missedDeliveries)})`,
       thousands(both(r, (p) => p.toldLost)),
       thousands(r.duplicates),
-      r.resyncs > 0 ? `${thousands(r.resyncs)} (${r.resyncReasons})` : "0",
+      resyncCell(r),
+      restoredCell(r),
       `${r.primaryDeaths} / ${r.failedDrains} (${r.workerDeaths})`,
       `${seconds(r.http.longestAnswerMs)} / ${seconds(r.ingress.longestAnswerMs)}`,
       seconds(r.outageMs),

@@ -11,11 +11,15 @@ import { busyFraction, sampleMachineCpu } from "../measure/machine-cpu.js";
 import type { SubscriberPlan, SubscriberReport } from "../failover/protocol.js";
 import type { Paced } from "../failover/publisher.js";
 import { FailoverSubscribers } from "../failover/subscribers.js";
-import { injectFault, type Fault } from "./faults.js";
+import type { Redis } from "ioredis";
+import { retryUntil } from "../../src/redis-client/retry-until.js";
+import { withAdmin } from "../../src/redis-client/sentinel-commands.js";
+import { INGRESS_GROUP } from "../../src/publish/redis-ingress.js";
+import { injectFault, type Fault, type RedisRestored } from "./faults.js";
 import { spreadAddresses } from "./addresses.js";
 import { Fleet, logPrefix, type PrimaryDeath } from "./fleet.js";
 import type { Durability, FaultPlan } from "./plan.js";
-import { startHttpPublisher, startIngressPublisher, type FaultPublish } from "./publishers.js";
+import { INGRESS_STREAM, startHttpPublisher, startIngressPublisher, type FaultPublish } from "./publishers.js";
 
 export interface FaultObservation {
   fault: string;
@@ -32,6 +36,8 @@ export interface FaultObservation {
   faultAt: number;
   /** What the fault did, with times from its start. */
   steps: string[];
+  /** Killed Redis servers started again by the fault, and then when the ingress backlog was drained (if it was). */
+  restored?: RedisRestored & { backlogDrainedAt?: number; emptyPromoted?: string };
   primaryDeaths: PrimaryDeath[];
   workerDeaths: number;
   machineBusy: number;
@@ -46,6 +52,58 @@ export interface RoundContext {
 
 /** Ingress seqs start here, so both publishers' seqs are unique in the round. */
 const INGRESS_FIRST_SEQ = 1_000_000;
+const BACKLOG_POLL_MS = 100;
+
+/** "1733093701234-5" as a comparable pair. */
+function streamId(id: string): [bigint, bigint] {
+  const [ms, seq] = id.split("-");
+  return [BigInt(ms ?? 0), BigInt(seq ?? 0)];
+}
+
+function atOrAfter(a: string, b: string): boolean {
+  const [x, y] = [streamId(a), streamId(b)];
+  return x[0] > y[0] || (x[0] === y[0] && x[1] >= y[1]);
+}
+
+/** Runs `use` on the master Sentinel names now. */
+async function onMaster<T>(fleet: Fleet, use: (client: Redis) => Promise<T>): Promise<T> {
+  return withAdmin((await fleet.topology.currentMaster()).address, "", use);
+}
+
+/**
+ * When pusher's ingress group has published every entry written up to now: read past the stream's
+ * last id of now, and none of those entries pending (its reader retries entries it read and could
+ * not publish, so after an outage that takes until a retry succeeds). Polled while publishing
+ * goes on; undefined if not within `timeoutMs`.
+ */
+async function ingressBacklogDrained(fleet: Fleet, timeoutMs: number): Promise<number | undefined> {
+  try {
+    const deadline = Date.now() + timeoutMs;
+    const backlogEnd = await retryUntil(
+      () => onMaster(fleet, async (client) => fieldOf((await client.call("XINFO", "STREAM", INGRESS_STREAM)) as unknown[], "last-generated-id")),
+      { timeoutMs, intervalMs: BACKLOG_POLL_MS },
+    );
+    return await retryUntil(
+      () =>
+        onMaster(fleet, async (client) => {
+          const groups = (await client.call("XINFO", "GROUPS", INGRESS_STREAM)) as unknown[][];
+          const group = groups.find((g) => fieldOf(g, "name") === INGRESS_GROUP);
+          const read = group !== undefined ? fieldOf(group, "last-delivered-id") : "0-0";
+          const pending = (await client.call("XPENDING", INGRESS_STREAM, INGRESS_GROUP, "-", backlogEnd, "1")) as unknown[];
+          if (!atOrAfter(read, backlogEnd) || pending.length > 0) throw new Error(`ingress backlog up to ${backlogEnd}: read up to ${read}, ${pending.length} pending`);
+          return Date.now();
+        }),
+      { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: BACKLOG_POLL_MS },
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** A field of an XINFO reply ([name, value, name, value, ...]). */
+function fieldOf(reply: unknown[], name: string): string {
+  return String(reply[reply.indexOf(name) + 1]);
+}
 
 export async function runFaultRound(fault: Fault, plan: FaultPlan, context: RoundContext): Promise<FaultObservation> {
   const { log } = context;
@@ -81,19 +139,32 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
     await sleep(plan.beforeFaultMs);
 
     const faultAt = Date.now();
-    const steps = await injectFault(fault, { fleet, plan, log });
+    const { steps, restored } = await injectFault(fault, { fleet, plan, log });
+    // Polled from now, beside the publishing: what pusher could not publish while no replica was there.
+    const backlog = restored?.linkedAt !== undefined ? ingressBacklogDrained(fleet, plan.backlogDrainMs) : undefined;
     log(`${fault.name}: ${steps.join("; ")}`);
     await sleep(Math.max(faultAt + plan.afterFaultMs, Date.now() + plan.settleMs) - Date.now());
 
     // Sentinel may fail over again on its own (a promoted master that looked down on the loaded
     // machine): such a switch explains losses the fault alone would not, so the round names it.
+    // Each switch the fault waited for is named in its steps once, in order; a later switch back
+    // to the same master is another one.
+    const named = steps.filter((step) => step.startsWith("+switch-master to "));
     for (const { to, at } of fleet.topology.switchesSeen()) {
-      if (at >= faultAt && !steps.some((step) => step.includes(`to ${to}`))) steps.push(`+switch-master to ${to} (Sentinel's own) at ${((at - faultAt) / 1000).toFixed(2)} s`);
+      if (at < faultAt) continue;
+      const own = named.findIndex((step) => step.startsWith(`+switch-master to ${to} `));
+      if (own >= 0) named.splice(own, 1);
+      else steps.push(`+switch-master to ${to} (Sentinel's own) at ${((at - faultAt) / 1000).toFixed(2)} s`);
     }
+    const emptyPromoted = restored && fleet.topology.switchesSeen().find(({ to, at }) => at >= restored.startedAt && restored.addresses.includes(to))?.to;
     const publishes = [...(await http.stop()), ...(await ingress.stop())];
     const machineBusy = busyFraction(machineBefore, sampleMachineCpu());
     const acked = publishes.filter((p) => p.acked);
     log(`${publishes.length} published, ${acked.length} acknowledged`);
+    // Loss is counted only once pusher had its chance: entries it read and could not publish
+    // while no replica was there are published by its reader's next retry.
+    const backlogDrainedAt = await backlog;
+    if (backlog !== undefined) log(backlogDrainedAt !== undefined ? "ingress backlog drained" : `ingress backlog not drained within ${plan.backlogDrainMs / 1000} s`);
     await subscribers.awaitDelivery(
       acked.map(({ seq, channel, epoch, offset }) => ({ seq, channel, ...(epoch !== undefined && offset !== undefined ? { epoch, offset } : {}) })),
       plan.drainMs,
@@ -111,6 +182,7 @@ export async function runFaultRound(fault: Fault, plan: FaultPlan, context: Roun
       reports,
       faultAt,
       steps,
+      ...(restored !== undefined ? { restored: { ...restored, ...(backlogDrainedAt !== undefined ? { backlogDrainedAt } : {}), ...(emptyPromoted ? { emptyPromoted } : {}) } } : {}),
       primaryDeaths: [...fleet.primaryDeaths],
       workerDeaths: fleet.workerDeaths(),
       machineBusy,

@@ -55,7 +55,8 @@ function describePlan(plan: FaultPlan, durability: Durability, chosen: Fault[]):
     `${plan.subscribers} pusher-client subscribers through nginx on ${plan.channels} channels (${pollingShare(plan)} of them long-polling, the rest websocket), from ${plan.clientProcesses * plan.sourceAddresses} loopback source addresses;`,
     `${plan.httpPerSecond} single publishes/s to /v1/publish through nginx and ${plan.ingressPerSecond} entries/s XADDed to the Redis ingress (each with an id${durability === "replica" ? ", then WAIT 1" : ""});`,
     `the fault ${plan.beforeFaultMs / 1000} s in; publishing goes on ${plan.afterFaultMs / 1000} s after it (at least ${plan.settleMs / 1000} s after its last step);`,
-    `a publish not answered within ${(plan.publishTimeoutMs + plan.answerMarginMs) / 1000} s counts as unanswered (an HTTP one is waited for up to ${plan.abandonAfterMs / 1000} s: "never" = no answer by then); subscribers get ${plan.drainMs / 1000} s to catch up.`,
+    `an HTTP publish not answered within ${(plan.publishTimeoutMs + plan.answerMarginMs) / 1000} s counts as unanswered (it is waited for up to ${plan.abandonAfterMs / 1000} s: "never" = no answer by then); an ingress entry not confirmed by then (XADD${durability === "replica" ? " and WAIT 1" : ""}) is not acknowledged, as a refused publish;`,
+    `where the fault restores Redis servers, pusher's ingress backlog is given up to ${plan.backlogDrainMs / 1000} s to drain; subscribers get ${plan.drainMs / 1000} s to catch up.`,
     "Faults: " + chosen.map((f) => `**${f.name}**: ${f.describe}`).join("; ") + ".",
   ].join(" ");
 }

@@ -28,7 +28,7 @@ export interface RedisIngressOptions {
 type Entry = [id: string, fields: string[]];
 
 /** The consumer group the reading worker reads the ingress in (docs/publishing.md names it). */
-const INGRESS_GROUP = "pusher";
+export const INGRESS_GROUP = "pusher";
 /** Entries per read: one publish (one script run) and one XACK carry them all. */
 const READ_COUNT = 1000;
 /** How long one wait for new entries blocks; the ingress socket timeout must exceed it. */
@@ -121,6 +121,9 @@ export class RedisIngress {
         }
       } catch (err) {
         if (this.closed) return;
+        // The group went with the master's data (an empty server promoted after a failover):
+        // without it again, no entry appended since would ever be read.
+        if (/NOGROUP/.test((err as Error).message)) groupExists = false;
         // Asks for the lease again before replaying: another worker may have taken over meanwhile.
         this.leading = false;
         replayPending = true;

@@ -95,6 +95,14 @@ async function launchOn(dir: string, kind: NodeKind, port: number, extraConf: st
   return node;
 }
 
+/**
+ * Starts a killed node again on its own port, as its supervisor would: same kind, same conf. A data
+ * node comes back without data or `replicaof`; Sentinel makes a former master a replica.
+ */
+export function relaunchNode(dir: string, kind: NodeKind, node: RedisNode, extraConf: string[] = []): Promise<RedisNode> {
+  return launchOn(dir, kind, node.port, extraConf);
+}
+
 /** Starts a redis-server (or a sentinel) on a free loopback port, writing its conf into `dir`. */
 export async function launchNode(dir: string, kind: NodeKind, extraConf: string[] = []): Promise<RedisNode> {
   for (let attempt = 1; ; attempt++) {

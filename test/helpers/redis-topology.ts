@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { masterAddress, withAdmin } from "../../src/redis-client/sentinel-commands.js";
 import { viewProblems } from "../../src/redis-client/sentinel-view.js";
-import { dataNodeConf, launchNode, type RedisNode } from "./redis-process.js";
+import { dataNodeConf, launchNode, relaunchNode, type RedisNode } from "./redis-process.js";
 import { makeTempDir, removeTempDir } from "./scratch.js";
 
 export type { RedisNode } from "./redis-process.js";
@@ -18,12 +18,21 @@ export interface SentinelTopology {
   sentinels: RedisNode[];
   /** "127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3" (value for PUSHER_REDIS_SENTINELS) */
   sentinelList: string;
+  /** Where every node's conf and log are (`redis-<port>.log`, `sentinel-<port>.log`), until close(). */
+  dir: string;
   /** The master as the sentinels currently report it (SENTINEL GET-MASTER-ADDR-BY-NAME, first that answers). */
   currentMaster(): Promise<RedisNode>;
   /** Arm BEFORE injecting a fault: resolves on the next +switch-master seen on any sentinel's pub/sub, with Date.now() at receipt. */
   nextSwitchMaster(timeoutMs?: number): Promise<{ from: string; to: string; at: number }>;
   /** Every master change announced since the topology started, each once (at its first announcement). */
   switchesSeen(): Array<{ from: string; to: string; at: number }>;
+  /**
+   * Starts a killed data node again on its port, empty, in its place in `redis`; resolves once it
+   * answers. Sentinel, which still lists it, reconfigures it as a replica of the current master.
+   */
+  restart(node: RedisNode): Promise<RedisNode>;
+  /** Resolves once `node` is a replica with its link to the master up (INFO replication). */
+  untilLinkedReplica(node: RedisNode, timeoutMs: number): Promise<void>;
   /** Kills every process it started (by pid) and removes the temp dir. */
   close(): Promise<void>;
 }
@@ -71,7 +80,7 @@ async function launchAll(into: RedisNode[], count: number, launch: () => Promise
   if (failed) throw failed.reason;
 }
 
-async function waitForReplicaLinks(replicas: RedisNode[]): Promise<void> {
+async function waitForReplicaLinks(replicas: RedisNode[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   await retryUntil(
     async () => {
       for (const replica of replicas) {
@@ -79,7 +88,7 @@ async function waitForReplicaLinks(replicas: RedisNode[]): Promise<void> {
         if (!info.includes("master_link_status:up")) throw new Error(`replica ${replica.address} has not linked to its master`);
       }
     },
-    { timeoutMs: READY_TIMEOUT_MS, intervalMs: 20 },
+    { timeoutMs, intervalMs: 20 },
   );
 }
 
@@ -168,6 +177,7 @@ export async function startSentinelTopology(t?: TestContext, options: TopologyOp
     redis,
     sentinels,
     sentinelList: sentinels.map((s) => s.address).join(","),
+    dir,
     async currentMaster() {
       const errors: string[] = [];
       for (const sentinel of sentinels) {
@@ -196,6 +206,15 @@ export async function startSentinelTopology(t?: TestContext, options: TopologyOp
       });
     },
     switchesSeen: () => [...seen],
+    async restart(node) {
+      const index = redis.findIndex((n) => n.address === node.address);
+      if (index < 0) throw new Error(`${node.address} is not a data node of this topology`);
+      await node.kill();
+      const again = await relaunchNode(dir, "redis", node, dataNodeConf());
+      redis[index] = again;
+      return again;
+    },
+    untilLinkedReplica: (node, timeoutMs) => waitForReplicaLinks([node], timeoutMs),
     close,
   };
 }

@@ -30,14 +30,19 @@ async function allAcknowledged(redis: Redis): Promise<void> {
   }, { timeoutMs: 20_000, intervalMs: 100 });
 }
 
-test("an entry appended to the ingress stream is published; a malformed one goes to the dead-letter stream", async (t) => {
+/** One host on a fresh Redis, a socket subscribed to a fresh channel, and an admin client. */
+async function subscribedToOne(t: TestContext): Promise<{ channel: string; log: ReturnType<typeof messageLog>; r: Redis }> {
   const redis = await startRedis(t);
   const pusher = await host(t, redis);
   const channel = `ingress-${randomUUID().slice(0, 8)}`;
   const socket = await connectSocket(t, pusher.url);
   const log = messageLog(socket, channel);
   await subscribe(socket, channel);
-  const r = admin(t, redis);
+  return { channel, log, r: admin(t, redis) };
+}
+
+test("an entry appended to the ingress stream is published; a malformed one goes to the dead-letter stream", async (t) => {
+  const { channel, log, r } = await subscribedToOne(t);
   await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 1 } }));
   const bad = await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel: "bad channel!", event: "e" }));
   await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 2 } }));
@@ -48,6 +53,18 @@ test("an entry appended to the ingress stream is published; a malformed one goes
   assert.equal(dead.length, 1);
   assert.equal(dead[0]!.entry, bad);
   assert.match(dead[0]!.error, /channel/);
+});
+
+test("a consumer group lost with the master's data is created again: entries appended afterwards are published", async (t) => {
+  const { channel, log, r } = await subscribedToOne(t);
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 1 } }));
+  await log.waitFor(1);
+  // What a promoted server without the stream looks like to the reader: no stream, no group.
+  await r.del(INGRESS);
+  await r.xadd(INGRESS, "*", "message", JSON.stringify({ channel, event: "e", data: { n: 2 } }));
+  const messages = await log.waitFor(2);
+  assert.deepEqual(messages.map((m) => m.data), [{ n: 1 }, { n: 2 }]);
+  await allAcknowledged(r);
 });
 
 test("entries a dead worker read but never acknowledged are claimed and published exactly once", async (t) => {
