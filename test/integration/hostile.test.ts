@@ -174,9 +174,12 @@ describe("hostile input against one host with 2 workers", () => {
 
   test("after all of it every process is alive and within its memory bound", async () => {
     await assertWhole();
+    // What the suite's own inputs leave behind (600 KB bodies parsed, ~6 MiB held for the stalled
+    // socket, 200 half-sent connections) V8 and malloc keep as reserve: up to ~150 MiB in a worker
+    // on a 2-core host. The defect this guards against grew the primary by 1 GB.
     for (const [pid, rss] of hostRss(host)) {
       const grown = (rss - rssAtStart.get(pid)!) / MiB;
-      assert.ok(grown < 150, `process ${pid} grew ${grown.toFixed(1)} MiB over the whole suite`);
+      assert.ok(grown < 256, `process ${pid} grew ${grown.toFixed(1)} MiB over the whole suite`);
     }
   });
 });
