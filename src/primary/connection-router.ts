@@ -3,6 +3,7 @@ import net from "node:net";
 import { handOver, isWorkerToPrimary } from "../ipc/control.js";
 import type { Logger } from "../ops/logger.js";
 import { rawErrorResponse } from "../http/responses.js";
+import { handleOf, holdReads, type ReadableHandle } from "./held-reads.js";
 import { routable, sessionIdOf } from "./request-head.js";
 import { RoutingTable } from "./routing-table.js";
 
@@ -18,34 +19,6 @@ export interface ConnectionRouterOptions {
 const MAX_HEAD_BYTES = 8192;
 
 const NO_WORKER = rawErrorResponse("unavailable", "No worker on this host is ready; retry shortly");
-
-interface ReadableHandle {
-  reading?: boolean;
-  readStop?(): number;
-  close?(): void;
-}
-
-function handleOf(socket: net.Socket): ReadableHandle | undefined {
-  return (socket as unknown as { _handle?: ReadableHandle })._handle ?? undefined;
-}
-
-/**
- * Stops the primary reading a socket it is about to hand over.
- *
- * When Node sends a socket handle to another process it only swaps the handle's read callback for
- * a no-op and closes the handle once the IPC write completes. Until then libuv in the primary keeps
- * reading the descriptor and throws away what it reads: a websocket client's first frame (the
- * namespace CONNECT, sent as soon as the worker's handshake answer arrives) can be swallowed, and
- * the client hangs until the server's connect timeout. Bench runs saw 0–2 of every 5000 connects
- * hang this way. Stopping reads leaves the bytes in the kernel for the worker.
- */
-function stopReading(socket: net.Socket): void {
-  const handle = handleOf(socket);
-  if (handle?.readStop) {
-    handle.reading = false;
-    handle.readStop();
-  }
-}
 
 /**
  * The primary's listener: reads each connection's request line, picks a worker (the session's,
@@ -145,7 +118,7 @@ export class ConnectionRouter {
       socket.end(NO_WORKER);
       return;
     }
-    stopReading(socket);
+    holdReads(socket);
     // From here the worker's header and request timeouts bound it.
     clearTimeout(deadline);
     // Sending takes the handle off the socket: keep it, for the case the worker dies unacknowledging.
