@@ -88,7 +88,7 @@ export const schema = {
     host: { doc: "Address the primary listens on", format: String, default: "0.0.0.0", env: "PUSHER_HOST" },
     workers: { doc: "Worker processes to fork (0 = one per CPU)", format: "nat", default: 0, env: "PUSHER_WORKERS" },
     workerStallTimeoutMs: {
-      doc: "A worker whose event loop does not answer the primary's ping for this long is killed and respawned (0 = never)",
+      doc: "A ready worker whose event loop does not answer the primary's ping for this long is killed and respawned (0 = never); a starting worker is not routed to and not watched",
       format: "nat",
       default: 10000,
       env: "PUSHER_WORKER_STALL_TIMEOUT_MS",

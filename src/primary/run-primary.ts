@@ -43,7 +43,6 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   });
   const pool = new WorkerPool(size, logger.child({ module: "workers" }), (worker, index) => {
     metrics.attach(worker);
-    watchdog.watch(worker, index);
     pm2Metrics.attach(worker, index);
     series.attach(worker, index);
     router.attach(worker);
@@ -63,7 +62,12 @@ export function runPrimary(config: PusherConfig, logger: Logger, workerEntry: st
   });
 
   const readyWorkers = new Set<number>();
-  pool.on("ready", (worker) => router.ready(worker));
+  pool.on("ready", (worker, index) => {
+    router.ready(worker);
+    // Watched from when it serves: nothing is routed to a starting worker, and on a loaded machine
+    // loading its modules outlasted a short stall timeout, so every respawn was killed in turn.
+    watchdog.watch(worker, index);
+  });
   const onReady = (_worker: unknown, index: number): void => {
     readyWorkers.add(index);
     if (readyWorkers.size !== size) return;
