@@ -101,6 +101,8 @@ export class ChannelRecorder {
   readonly resyncs: ResyncEvent[] = [];
   readonly client: PusherClient;
   readonly subscription: Subscription;
+  /** What the client went through (states, refusals, errors), with times: said when a wait times out. */
+  readonly story: string[] = [];
 
   /** `transports` defaults to websocket only; the client helper's own default is polling, then websocket. */
   constructor(t: TestContext, url: string, channel: string, transports: PusherClientOptions["transports"] = ["websocket"]) {
@@ -110,7 +112,13 @@ export class ChannelRecorder {
       socketOptions: { reconnectionDelay: 100, reconnectionDelayMax: 500 },
     });
     t.after(() => this.client.close());
-    this.subscription = this.client.subscribe(channel, this.received.add, { onResync: (event) => this.resyncs.push(event) });
+    const tell = (what: string): void => void this.story.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
+    this.client.on("state", (state, detail) => tell(`${state} ${JSON.stringify(detail)}${state === "connected" ? ` as ${this.client.id}` : ""}`));
+    this.client.on("error", (err) => tell(`error ${(err as Error).message}`));
+    this.subscription = this.client.subscribe(channel, this.received.add, {
+      onResync: (event) => this.resyncs.push(event),
+      onError: (error) => tell(`subscribe refused ${error.code} (final: ${error.final})`),
+    });
   }
 
   /** Resolves with the subscription's first acknowledgement. */
@@ -132,7 +140,8 @@ export class ChannelRecorder {
       return this.resyncs.length > 0 ? have.has(Math.max(...seqs)) : seqs.every((s) => have.has(s));
     };
     const missing = (): string => String(seqs.filter((s) => !new Set(this.seqs()).has(s)).slice(0, 20));
-    await this.received.until(done, timeoutMs, () => `every acknowledged message (missing ${missing()})`);
+    const last = (): string => JSON.stringify(this.messages.at(-1) ?? null);
+    await this.received.until(done, timeoutMs, () => `every acknowledged message (missing ${missing()}; last ${last()}; client: ${this.story.join(" | ")})`);
   }
 }
 

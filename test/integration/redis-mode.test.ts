@@ -184,7 +184,11 @@ test("a worker SIGKILL costs no resync: its clients recover every acknowledged m
   for (const [i, publisher] of publishers.entries()) {
     assert.deepEqual(publisher.failures, [], `publishes on ${channels[i]}`);
     const own = recorders.filter((r) => r.subscription.channel === channels[i]);
-    await Promise.all(own.map((r) => r.waitForAll(publisher.acks.map((a) => a.seq))));
+    await Promise.all(own.map((r) => r.waitForAll(publisher.acks.map((a) => a.seq)))).catch((err: Error) => {
+      // A stall is rare: say what the host warned about while it happened.
+      const warnings = host!.lines.filter((l) => Number(l.level) >= 40).map((l) => JSON.stringify(l));
+      throw new Error(`${err.message}; host warnings: ${warnings.join(" | ")}`);
+    });
     own.forEach((r, j) => assert.equal(assertDeliveryGuarantee(r, publisher.acks, `${channels[i]} subscriber ${j}`), 0, `${channels[i]} subscriber ${j} resynced`));
   }
 });
