@@ -122,6 +122,20 @@ export async function startPusher(t: TestContext | undefined, options: StartOpti
   return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, workers, lines, waitForLog, stop, crash, exited, stderr: stderrSoFar };
 }
 
+/**
+ * Runs `check`; if it fails, the error also carries every warning and error the hosts logged: a
+ * rare failure is then explained by its own run (a fill that failed, a reader that moved).
+ */
+export async function explainedByHostLogs<T>(hosts: PusherHost[], check: () => Promise<T> | T): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    const warnings = hosts.flatMap((host, i) => host.lines.filter((l) => Number(l.level) >= 40).map((l) => `host ${i}: ${JSON.stringify(l)}`));
+    (err as Error).message += `\nhost warnings:\n${warnings.join("\n")}`;
+    throw err;
+  }
+}
+
 /** A host-wide figure (summed over its workers, or the primary's own) from the host's /metrics. */
 export async function hostMetric(host: PusherHost, name: string): Promise<number> {
   const text = await (await fetch(`${host.url}/metrics`)).text();

@@ -157,7 +157,7 @@ export function assertDeliveryGuarantee(recorder: ChannelRecorder, acks: Ack[], 
   messages.forEach((m, i) => {
     const previous = messages[i - 1];
     if (!previous || previous.epoch !== m.epoch) return;
-    assert.equal(m.offset, previous.offset + 1, `${label}: offset ${m.offset} after ${previous.offset} in epoch ${m.epoch}`);
+    assert.equal(m.offset, previous.offset + 1, `${label}: offset ${m.offset} after ${previous.offset} in epoch ${m.epoch}; resyncs ${JSON.stringify(resyncs)}; client: ${recorder.story.join(" | ")}`);
   });
   const epochs = [...new Set(messages.map((m) => m.epoch))];
   for (const epoch of epochs.slice(1)) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test, type TestContext } from "node:test";
-import { startPusher, type PusherHost } from "../helpers/pusher.js";
+import { explainedByHostLogs, startPusher, type PusherHost } from "../helpers/pusher.js";
 import { startSentinelTopology, type SentinelTopology } from "../helpers/redis-topology.js";
 import { assertDeliveryGuarantee, ChannelRecorder, SteadyPublisher } from "../helpers/steady-traffic.js";
 import { startBalancer } from "../helpers/tcp-balancer.js";
@@ -59,8 +59,10 @@ async function masterFault(t: TestContext, fault: (topology: SentinelTopology) =
 
   assert.deepEqual(publisher.failures, [], "publishes issued during the failover wait, they do not fail");
   const acked = publisher.acks.map((a) => a.seq);
-  await Promise.all(recorders.map((r) => r.waitForAll(acked)));
-  const resyncs = recorders.map((r, i) => assertDeliveryGuarantee(r, publisher.acks, `subscriber ${i}`));
+  const resyncs = await explainedByHostLogs([a!, b!], async () => {
+    await Promise.all(recorders.map((r) => r.waitForAll(acked)));
+    return recorders.map((r, i) => assertDeliveryGuarantee(r, publisher.acks, `subscriber ${i}`));
+  });
   t.diagnostic(`${publisher.acks.length} acknowledged; resyncs per subscriber: ${resyncs.join(", ")}`);
 }
 

@@ -4,7 +4,7 @@ import { test, type TestContext } from "node:test";
 import { Redis } from "ioredis";
 import type { ResyncNotice } from "../../src/protocol/events.js";
 import { connectSocket, messageLog, publish, subscribe } from "../helpers/clients.js";
-import { startPusher, type PusherHost } from "../helpers/pusher.js";
+import { explainedByHostLogs, startPusher, type PusherHost } from "../helpers/pusher.js";
 import { startRedis, type RedisNode } from "../helpers/redis-topology.js";
 import { retryUntil } from "../../src/redis-client/retry-until.js";
 import { withTimeout } from "../helpers/with-timeout.js";
@@ -184,11 +184,9 @@ test("a worker SIGKILL costs no resync: its clients recover every acknowledged m
   for (const [i, publisher] of publishers.entries()) {
     assert.deepEqual(publisher.failures, [], `publishes on ${channels[i]}`);
     const own = recorders.filter((r) => r.subscription.channel === channels[i]);
-    await Promise.all(own.map((r) => r.waitForAll(publisher.acks.map((a) => a.seq)))).catch((err: Error) => {
-      // A stall is rare: say what the host warned about while it happened.
-      const warnings = host!.lines.filter((l) => Number(l.level) >= 40).map((l) => JSON.stringify(l));
-      throw new Error(`${err.message}; host warnings: ${warnings.join(" | ")}`);
+    await explainedByHostLogs([host!], async () => {
+      await Promise.all(own.map((r) => r.waitForAll(publisher.acks.map((a) => a.seq))));
+      own.forEach((r, j) => assert.equal(assertDeliveryGuarantee(r, publisher.acks, `${channels[i]} subscriber ${j}`), 0, `${channels[i]} subscriber ${j} resynced`));
     });
-    own.forEach((r, j) => assert.equal(assertDeliveryGuarantee(r, publisher.acks, `${channels[i]} subscriber ${j}`), 0, `${channels[i]} subscriber ${j} resynced`));
   }
 });
