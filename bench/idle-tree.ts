@@ -1,13 +1,16 @@
 /**
- * `npm run build && node dist/bench/idle-tree.js [--workers N] [--rounds R] [--settle-ms T]`
+ * `npm run build && node dist/bench/idle-tree.js [--workers N] [--rounds R] [--settle-ms T] [--before MAIN_JS]`
  *
  * The idle tree, process by process: each server (pusher embedded, no Redis; the plain socket.io
  * baseline) is started R times, alternating, the way every bench starts it; once ready and
  * settled, before any client, the VmRSS of its primary and of each worker is read from /proc.
- * Prints each round and the medians per process. Run it under `flock -x /work/cpu.lock`: RSS at
+ * Prints each round and the medians per process. `--before` adds, in the same rounds, another
+ * build of pusher (its dist/src/main.js, e.g. of `git archive main` built beside a node_modules)
+ * to compare a change against. Run it under `flock -x /work/cpu.lock`: RSS at
  * startup depends on how much CPU the startup got (a slower startup leaves a different heap).
  */
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { cpuAndMemory, logLine as log, runMain } from "./entry.js";
@@ -41,6 +44,7 @@ async function main(): Promise<number> {
       workers: { type: "string", default: "2" },
       rounds: { type: "string", default: "3" },
       "settle-ms": { type: "string", default: "2000" },
+      before: { type: "string" },
     },
   });
   const workers = Number(values.workers);
@@ -49,12 +53,11 @@ async function main(): Promise<number> {
   log(`idle tree: ${workers} workers, ${rounds} alternating rounds, ${settleMs} ms settle; ${cpuAndMemory()}`);
 
   const columns = ["primary", ...Array.from({ length: workers }, (_, i) => `worker ${i + 1}`), "tree"];
-  const samples = new Map<string, number[][]>([
-    [baseline.name, []],
-    [pusher.name, []],
-  ]);
+  const measured: ServerDescriptor[] = [baseline, pusher];
+  if (values.before !== undefined) measured.push({ ...pusher, name: "pusher before", script: path.resolve(values.before) });
+  const samples = new Map<string, number[][]>(measured.map((server) => [server.name, []]));
   for (let round = 1; round <= rounds; round++) {
-    for (const server of [baseline, pusher]) {
+    for (const server of measured) {
       const processes = await idleProcesses(server, workers, settleMs);
       const row = [...processes, processes.reduce((a, b) => a + b, 0)];
       samples.get(server.name)!.push(row);
