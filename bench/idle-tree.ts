@@ -6,8 +6,7 @@
  * settled, before any client, the VmRSS of its primary and of each worker is read from /proc.
  * Prints each round and the medians per process. `--before` adds, in the same rounds, another
  * build of pusher (its dist/src/main.js, e.g. of `git archive main` built beside a node_modules)
- * to compare a change against. Run it under `flock -x /work/cpu.lock`: RSS at
- * startup depends on how much CPU the startup got (a slower startup leaves a different heap).
+ * to compare a change against. Run it under `flock -x /work/cpu.lock`, like every bench.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
