@@ -43,7 +43,12 @@ async function start(): Promise<void> {
     runPrimary(config, logger, fileURLToPath(import.meta.url));
   } else {
     const { runWorker } = await import("./worker/run-worker.js");
-    runWorker(config, logger);
+    // Embedded workers never load ioredis and the Redis backends (src/worker/redis-backends.ts).
+    const createBackends =
+      config.redis.mode === "none"
+        ? (await import("./worker/backends.js")).createEmbeddedBackends
+        : (await import("./worker/redis-backends.js")).createRedisBackends;
+    runWorker(config, logger, createBackends);
   }
 }
 

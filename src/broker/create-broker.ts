@@ -4,20 +4,16 @@ import type { RedisObserver } from "../ops/worker-metrics.js";
 import { createRedisClient, retriedByCaller, SENT_WHERE_ISSUED } from "../redis-client/connections.js";
 import { newestSentinelViewCheck } from "../redis-client/master-check.js";
 import { newWorkerId } from "../redis-client/worker-id.js";
-import type { Broker } from "./broker.js";
-import { EmbeddedBroker } from "./embedded/embedded-broker.js";
 import { FANOUT_BLOCK_MS } from "./redis/fanout-reader.js";
 import { RedisBroker } from "./redis/redis-broker.js";
-import { processTransport } from "../ipc/transport.js";
 
 /** The broker's connections: retried by the broker, and never sent to a server it has not checked. */
 function brokerConnection(config: PusherConfig, blockMs = 0) {
   return { ...retriedByCaller(config.redis, blockMs), ...SENT_WHERE_ISSUED };
 }
 
-/** The worker's broker for the configured `redis.mode`. */
-export function createWorkerBroker(config: PusherConfig, logger: Logger, observer?: RedisObserver): Broker {
-  if (config.redis.mode === "none") return new EmbeddedBroker(processTransport(process), config.publish.timeoutMs);
+/** The worker's broker in the Redis modes (`redis.mode` standalone or sentinel). */
+export function createRedisBroker(config: PusherConfig, logger: Logger, observer?: RedisObserver): RedisBroker {
   const redisLogger = logger.child({ module: "redis" });
   return new RedisBroker({
     // Commands are not resent or queued by ioredis across a reconnect: the broker retries them

@@ -1,9 +1,20 @@
-import { RateLimiterMemory, RateLimiterQueue, RateLimiterQueueError, RateLimiterRes } from "rate-limiter-flexible";
+import { createRequire } from "node:module";
+import type * as Flexible from "rate-limiter-flexible";
 import { PusherError } from "../protocol/errors.js";
+
+// The four classes used here, each from its own file: the package's index loads every store it
+// supports (Redis, Mongo, SQL, Etcd, ...), ~1 MB of heap (after a full GC) in every worker for nothing. Its
+// package.json has no "exports", so these paths are public; test/unit/rate-limit.test.ts breaks
+// if an upgrade moves them.
+const require = createRequire(import.meta.url);
+const RateLimiterMemory = require("rate-limiter-flexible/lib/RateLimiterMemory.js") as typeof Flexible.RateLimiterMemory;
+const RateLimiterQueue = require("rate-limiter-flexible/lib/RateLimiterQueue.js") as typeof Flexible.RateLimiterQueue;
+const RateLimiterQueueError = require("rate-limiter-flexible/lib/component/RateLimiterQueueError.js") as typeof Flexible.RateLimiterQueueError;
+const RateLimiterRes = require("rate-limiter-flexible/lib/RateLimiterRes.js") as typeof Flexible.RateLimiterRes;
 
 /** A per-key budget of `perSecond` operations in this process; 0 means unlimited. */
 export class RateLimit {
-  private readonly limiter: RateLimiterMemory | undefined;
+  private readonly limiter: Flexible.RateLimiterMemory | undefined;
 
   constructor(perSecond: number) {
     this.limiter = perSecond > 0 ? new RateLimiterMemory({ points: perSecond, duration: 1 }) : undefined;
@@ -27,7 +38,7 @@ export class RateLimit {
  * clients do not retry a connection refused by middleware). 0 per second means unlimited.
  */
 export class PacedRate {
-  private readonly queue: RateLimiterQueue | undefined;
+  private readonly queue: Flexible.RateLimiterQueue | undefined;
 
   constructor(perSecond: number, queueSeconds: number) {
     this.queue =

@@ -4,9 +4,8 @@ import type { Logger } from "../ops/logger.js";
 import { createRedisClient, retriedByCaller } from "../redis-client/connections.js";
 import { INGRESS_BLOCK_MS, RedisIngress } from "./redis-ingress.js";
 
-/** The Redis ingress consumer, in the Redis modes only. Built here, not in broker/: it publishes through a Broker. */
-export function createRedisIngress(config: PusherConfig, broker: Broker, logger: Logger): RedisIngress | undefined {
-  if (config.redis.mode === "none") return undefined;
+/** The Redis ingress consumer (Redis modes only). Built here, not in broker/: it publishes through a Broker. */
+export function createRedisIngress(config: PusherConfig, broker: Broker, logger: Logger): RedisIngress {
   const ingressLogger = logger.child({ module: "ingress" });
   return new RedisIngress({
     client: createRedisClient(config.redis, "ingress", ingressLogger, retriedByCaller(config.redis, INGRESS_BLOCK_MS)),

@@ -1,6 +1,5 @@
 import http from "node:http";
 import promClient from "prom-client";
-import { createWorkerBroker } from "../broker/create-broker.js";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
 import { handleClientEvents } from "../channels/client-events.js";
@@ -17,13 +16,11 @@ import type { Logger } from "../ops/logger.js";
 import { PacedRate, RateLimit } from "../ops/rate-limit.js";
 import { createWorkerMetrics, redisObserver } from "../ops/worker-metrics.js";
 import { ApiKeys } from "../publish/api-keys.js";
-import { createRedisIngress } from "../publish/create-ingress.js";
 import { channelStateRoutes } from "../publish/channel-state-api.js";
 import { createPublishApi } from "../publish/publish-api.js";
 import { ChannelOccupancy } from "../state/channel-occupancy.js";
-import { createWorkerChannelState } from "../state/create-channel-state.js";
-import { startRedisWebhooks } from "../webhooks/redis-webhooks.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
+import type { CreateBackends } from "./backends.js";
 import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
 import { drainSockets } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
@@ -38,8 +35,9 @@ const PUBLISH_SETTLE_MS = 2000;
 /**
  * A worker: HTTP API, health endpoints and socket.io, wired synchronously on the first tick so a
  * connection the primary hands over at once is already served (DESIGN §7, sticky under churn).
+ * `createBackends` is the embedded or the Redis modes' factory, loaded by src/main.ts.
  */
-export function runWorker(config: PusherConfig, logger: Logger): void {
+export function runWorker(config: PusherConfig, logger: Logger, createBackends: CreateBackends): void {
   const metricRequests = new PendingRequests();
   let draining = false;
 
@@ -52,13 +50,9 @@ export function runWorker(config: PusherConfig, logger: Logger): void {
       return total;
     },
   });
-  const broker = createWorkerBroker(config, logger, redisObserver(metrics));
-  const ingress = createRedisIngress(config, broker, logger);
-  const channelState = createWorkerChannelState(config, logger, broker);
+  const { broker, channelState, ingress, webhooks } = createBackends(config, logger, { observer: redisObserver(metrics), registry: promClient.register });
   const apiKeys = new ApiKeys(config.auth.apiKeys);
   const keyRate = new RateLimit(config.limits.publishRatePerSecond);
-  // Redis modes: the workers send webhooks (embedded mode: the primary does).
-  const webhooks = config.redis.mode === "none" ? undefined : startRedisWebhooks(config, promClient.register, logger.child({ module: "webhooks" }));
 
   const publishApi = createPublishApi({
     broker,
