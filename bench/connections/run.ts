@@ -39,6 +39,7 @@ const CHANNELS = Array.from({ length: 20 }, (_, i) => `hold.${i}`);
 const CONNECTIONS_PER_LOAD_PROCESS = 18_000;
 const SETTLE_MS = 2_000;
 const DRAIN_MS = 5_000;
+const SNAPSHOT_TIMEOUT_MS = 300_000;
 
 interface Step {
   connections: number;
@@ -88,7 +89,12 @@ async function main(): Promise<number> {
   delete serverEnv.PUSHER_MAX_CONNECTIONS;
   const snapshotDir = values["heap-snapshot"] === undefined ? undefined : path.resolve(values["heap-snapshot"]);
   const server = await startServer({ ...descriptor, env: () => serverEnv }, workers, {
-    env: values["connection-rate"] === undefined ? {} : { PUSHER_CONNECTION_RATE_PER_SECOND: values["connection-rate"] },
+    env: {
+      ...(values["connection-rate"] === undefined ? {} : { PUSHER_CONNECTION_RATE_PER_SECOND: values["connection-rate"] }),
+      // Writing a snapshot stops the worker's event loop for tens of seconds with thousands of
+      // connections: the primary's watchdog would kill it mid-write and leave an empty file.
+      ...(snapshotDir ? { PUSHER_WORKER_STALL_TIMEOUT_MS: "0" } : {}),
+    },
     nodeArgs: [
       ...(values.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile)}`] : []),
       ...(snapshotDir ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshotDir}`] : []),
@@ -182,11 +188,15 @@ async function snapshotWorkers(primaryPid: number, dir: string): Promise<void> {
   const workers = childPids(primaryPid);
   for (const pid of workers) process.kill(pid, "SIGUSR2");
   let sizes = "";
+  const giveUpAt = Date.now() + SNAPSHOT_TIMEOUT_MS;
   for (;;) {
+    if (Date.now() > giveUpAt) throw new Error(`heap snapshots not written to ${dir} within ${SNAPSHOT_TIMEOUT_MS} ms`);
     await sleep(1_000);
     const files = readdirSync(dir).filter((f) => f.endsWith(".heapsnapshot") && !before.has(f));
-    const now = files.map((f) => statSync(path.join(dir, f)).size).join(",");
-    if (files.length === workers.length && now === sizes) break;
+    const fileSizes = files.map((f) => statSync(path.join(dir, f)).size);
+    const now = fileSizes.join(",");
+    // V8 creates the file before it writes the first byte (a large heap takes seconds to walk).
+    if (files.length === workers.length && !fileSizes.includes(0) && now === sizes) break;
     sizes = now;
   }
   log(`heap snapshots of ${workers.length} workers written to ${dir}`);

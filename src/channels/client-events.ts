@@ -6,7 +6,7 @@ import { parseInput } from "../protocol/validate.js";
 import type { Logger } from "../ops/logger.js";
 import type { RateLimit } from "../ops/rate-limit.js";
 import type { ChannelOccupancy } from "../state/channel-occupancy.js";
-import { onRequest } from "./subscription-handlers.js";
+import { listen, requestListener } from "./subscription-handlers.js";
 
 export interface ClientEventDeps {
   occupancy: ChannelOccupancy;
@@ -20,12 +20,12 @@ export interface ClientEventDeps {
 }
 
 /**
- * Installs `client-event` on a new socket (DESIGN §3): a subscriber of a private or presence
+ * Returns what installs `client-event` on each new socket (DESIGN §3): a subscriber of a private or presence
  * channel sends `{channel, event: "client-…", data}`; the other subscribers on every host get
  * `client_event`, with the sender's presence user id. Not stored, no offset, not echoed.
  */
-export function handleClientEvents(socket: PusherSocket, deps: ClientEventDeps): void {
-  onRequest<ClientEventAck>(socket, "client-event", deps.maxPayloadDepth, async (raw, answer) => {
+export function clientEventHandler(deps: ClientEventDeps): (socket: PusherSocket) => void {
+  const onClientEvent = requestListener<ClientEventAck>("client-event", deps.maxPayloadDepth, async (socket, raw, answer) => {
     try {
       await deps.rate.take(socket.id);
       const request = parseInput(clientEventRequestSchema, raw);
@@ -43,4 +43,5 @@ export function handleClientEvents(socket: PusherSocket, deps: ClientEventDeps):
       answer({ ok: false, error: toErrorBody(err) });
     }
   });
+  return (socket) => listen(socket, "client-event", onClientEvent);
 }

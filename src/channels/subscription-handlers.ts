@@ -6,7 +6,7 @@ import { subscribeRequestSchema, unsubscribeRequestSchema } from "../protocol/me
 import { parseInput } from "../protocol/validate.js";
 import type { Logger } from "../ops/logger.js";
 import type { RateLimit } from "../ops/rate-limit.js";
-import type { PusherSocket } from "../protocol/socket-types.js";
+import { addUser, type PusherSocket } from "../protocol/socket-types.js";
 import type { ChannelOccupancy } from "../state/channel-occupancy.js";
 import type { ChannelAuthorizer } from "./channel-authorizer.js";
 import type { ChannelFeeds } from "./channel-feeds.js";
@@ -42,22 +42,33 @@ function requestArguments<A>(args: unknown[]): { payload: unknown; answer: Answe
   return { payload: args.length > 1 ? args[0] : undefined, answer: (response) => (last as Answer<A>)(response) };
 }
 
-/** Runs `handle` for each `event` from the socket, with its payload's depth bounded first. */
-export function onRequest<A>(
-  socket: PusherSocket,
+/** What socket.io calls for a client's event, with the socket as `this`. */
+export type RequestListener = (this: PusherSocket, ...args: unknown[]) => void;
+
+/**
+ * A listener that runs `handle` for each `event` from a socket, with its payload's depth bounded
+ * first. One function per worker, shared by every socket (socket.io calls listeners with the
+ * socket as `this`): a closure per socket and event cost every connection a function and its
+ * context for as long as it stays connected.
+ */
+export function requestListener<A>(
   event: "subscribe" | "unsubscribe" | "client-event",
   maxDepth: number,
-  handle: (payload: unknown, answer: Answer<A | Refusal>) => Promise<void>,
-): void {
-  // Typed events know the well-formed arguments only; a client may send any.
-  (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
+  handle: (socket: PusherSocket, payload: unknown, answer: Answer<A | Refusal>) => Promise<void>,
+): RequestListener {
+  return function (this: PusherSocket, ...args: unknown[]): void {
     const { payload, answer } = requestArguments<A | Refusal>(args);
     if (valueDepth(payload, maxDepth) > maxDepth) {
       answer({ ok: false, error: tooDeep(event, maxDepth).toBody() });
       return;
     }
-    void handle(payload, answer);
-  });
+    void handle(this, payload, answer);
+  };
+}
+
+/** Adds `listener` for `event`: typed events know the well-formed arguments only, and a client may send any. */
+export function listen(socket: PusherSocket, event: "subscribe" | "unsubscribe" | "client-event", listener: RequestListener): void {
+  (socket as unknown as { on(event: string, listener: RequestListener): void }).on(event, listener);
 }
 
 export function handshakeToken(socket: PusherSocket): string | undefined {
@@ -65,21 +76,25 @@ export function handshakeToken(socket: PusherSocket): string | undefined {
   return typeof token === "string" && token !== "" ? token : undefined;
 }
 
-/** Installs `subscribe` and `unsubscribe` on a new socket (DESIGN §3). */
-export function handleSubscriptions(socket: PusherSocket, deps: SubscriptionDeps): void {
-  socket.data.channels = new Set();
-  socket.data.users = new Set();
-  // The user POST /v1/users/:id/disconnect finds this connection by, besides its presence users.
-  void deps.authorizer.connectionUser(handshakeToken(socket)).then((user) => {
-    if (user !== undefined) socket.data.users.add(user);
-  });
-  onRequest<SubscribeAck>(socket, "subscribe", deps.maxPayloadDepth, (raw, answer) => subscribe(socket, raw, answer, deps));
-  onRequest<UnsubscribeAck>(socket, "unsubscribe", deps.maxPayloadDepth, (raw, answer) => unsubscribe(socket, raw, answer, deps));
-  socket.on("disconnect", () => {
-    deps.feeds.forgetSocket(socket, socket.data.channels);
-    for (const channel of socket.data.channels) deps.occupancy.leave(socket, channel);
-    socket.data.channels.clear();
-  });
+/** Returns what installs `subscribe` and `unsubscribe` on each new socket (DESIGN §3). */
+export function subscriptionHandlers(deps: SubscriptionDeps): (socket: PusherSocket) => void {
+  const onSubscribe = requestListener<SubscribeAck>("subscribe", deps.maxPayloadDepth, (socket, raw, answer) => subscribe(socket, raw, answer, deps));
+  const onUnsubscribe = requestListener<UnsubscribeAck>("unsubscribe", deps.maxPayloadDepth, (socket, raw, answer) => unsubscribe(socket, raw, answer, deps));
+  function onDisconnect(this: PusherSocket): void {
+    deps.feeds.forgetSocket(this, this.data.channels);
+    for (const channel of this.data.channels) deps.occupancy.leave(this, channel);
+    this.data.channels.clear();
+  }
+  return (socket) => {
+    socket.data.channels = new Set();
+    // The user POST /v1/users/:id/disconnect finds this connection by, besides its presence users.
+    void deps.authorizer.connectionUser(handshakeToken(socket)).then((user) => {
+      if (user !== undefined) addUser(socket, user);
+    });
+    listen(socket, "subscribe", onSubscribe);
+    listen(socket, "unsubscribe", onUnsubscribe);
+    socket.on("disconnect", onDisconnect);
+  };
 }
 
 async function subscribe(socket: PusherSocket, raw: unknown, answer: Answer<SubscribeAck>, deps: SubscriptionDeps): Promise<void> {

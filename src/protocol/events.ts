@@ -56,6 +56,6 @@ export interface InterServerEvents {}
 export interface SocketData {
   /** Channels this socket is subscribed to (or subscribing to). */
   channels: Set<string>;
-  /** User ids this connection belongs to (its auth.token's and its presence tokens'): what a user disconnect matches. */
-  users: Set<string>;
+  /** User ids this connection belongs to (its auth.token's and its presence tokens'): what a user disconnect matches; absent until it has one. */
+  users?: Set<string>;
 }

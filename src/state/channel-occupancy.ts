@@ -1,6 +1,6 @@
 import { PusherError } from "../protocol/errors.js";
 import { allowsClientEvents, isPresenceChannel, type Member, type PresenceUser } from "../protocol/presence.js";
-import type { PusherServer, PusherSocket } from "../protocol/socket-types.js";
+import { addUser, type PusherServer, type PusherSocket } from "../protocol/socket-types.js";
 import type { Logger } from "../ops/logger.js";
 import type { ChannelStateBackend, Contribution, StateSignal } from "./backend.js";
 
@@ -66,7 +66,7 @@ export class ChannelOccupancy {
       else this.dirty.add(keyOf(channel));
       return undefined;
     }
-    socket.data.users.add(user.id);
+    addUser(socket, user.id);
     const state = local.users.get(user.id) ?? { connections: 0, info: user.info };
     state.connections++;
     local.users.set(user.id, state);

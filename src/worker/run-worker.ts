@@ -2,8 +2,8 @@ import http from "node:http";
 import promClient from "prom-client";
 import { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import { ChannelFeeds } from "../channels/channel-feeds.js";
-import { handleClientEvents } from "../channels/client-events.js";
-import { handleSubscriptions } from "../channels/subscription-handlers.js";
+import { clientEventHandler } from "../channels/client-events.js";
+import { subscriptionHandlers } from "../channels/subscription-handlers.js";
 import type { PusherConfig } from "../config/schema.js";
 import type { ClientEvent } from "../protocol/presence.js";
 import { consoleRoutes } from "../console/console-routes.js";
@@ -21,6 +21,7 @@ import { createPublishApi } from "../publish/publish-api.js";
 import { ChannelOccupancy } from "../state/channel-occupancy.js";
 import { paceConnections, refuseHandshakes, type AdmissionDeps } from "./admission.js";
 import type { CreateBackends } from "./backends.js";
+import { releaseOpeningRequests } from "./connection-footprint.js";
 import { acceptHandedConnections, enforceTimeouts, limitKeepAlive } from "./connection-intake.js";
 import { drainSockets } from "./drain.js";
 import { guardOutgoingBuffers } from "./outgoing-buffers.js";
@@ -117,7 +118,7 @@ export function runWorker(config: PusherConfig, logger: Logger, createBackends: 
     countSyncMs: config.channelState.countSyncMs,
     logger: logger.child({ module: "channel-state" }),
   });
-  const subscriptionDeps = {
+  const installSubscriptions = subscriptionHandlers({
     broker,
     feeds,
     occupancy,
@@ -127,19 +128,21 @@ export function runWorker(config: PusherConfig, logger: Logger, createBackends: 
     maxPayloadDepth: config.limits.maxPayloadDepth,
     onRecovery: (recovered: boolean) => metrics.recoveries.inc({ result: recovered ? "recovered" : "not_recovered" }),
     logger: logger.child({ module: "subscriptions" }),
-  };
-  const clientEventDeps = {
+  });
+  const installClientEvents = clientEventHandler({
     occupancy,
     broadcast: (event: ClientEvent, from: string) => channelState.broadcast({ t: "client_event", event, from }),
     rate: new RateLimit(config.limits.clientEventRatePerSecond),
     maxDataBytes: config.limits.maxClientEventBytes,
     maxPayloadDepth: config.limits.maxPayloadDepth,
     logger: logger.child({ module: "client-events" }),
-  };
-  io.on("connection", (socket) => {
-    handleSubscriptions(socket, subscriptionDeps);
-    handleClientEvents(socket, clientEventDeps);
   });
+  io.on("connection", (socket) => {
+    installSubscriptions(socket);
+    installClientEvents(socket);
+  });
+  // Last of the engine.io middlewares (see there).
+  releaseOpeningRequests(io);
   reportStats(
     () => io.engine.clientsCount,
     () => delivered,
