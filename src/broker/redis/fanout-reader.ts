@@ -207,7 +207,11 @@ export class FanoutReader {
     const { positions, fillGap, logger } = this.options;
     try {
       const history = await fillGap(channel, since);
-      if (!history.recovered) return [];
+      if (!history.recovered) {
+        // Its subscribers are told of a gap next: say why, this is the loss a failover may cost.
+        logger.warn({ channel, since, head: history.head }, "a fan-out gap is not in the channel's history; delivering on with a resync");
+        return [];
+      }
       const filled: Message[] = [];
       for (const message of history.messages) {
         if (positions.judge(message).kind !== "deliver") continue;
