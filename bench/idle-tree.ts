@@ -8,21 +8,16 @@
  * build of pusher (its dist/src/main.js, e.g. of `git archive main` built beside a node_modules)
  * to compare a change against. Run it under `flock -x /work/cpu.lock`, like every bench.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { cpuAndMemory, logLine as log, runMain } from "./entry.js";
 import { fixed, spread, table } from "./markdown.js";
-import { childPids } from "./measure/process-tree.js";
+import { childPids, processRssBytes } from "./measure/process-tree.js";
 import { startServer } from "./server-process.js";
 import { baseline, pusher, type ServerDescriptor } from "./servers.js";
 
-/** RSS of one process in MB (VmRSS of /proc/<pid>/status). */
-function rssMb(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(match?.[1] ?? 0) / 1024;
-}
+const rssMb = (pid: number): number => processRssBytes(pid) / 2 ** 20;
 
 /** The primary's RSS, then each worker's (in pid order, so round to round they line up by fork order). */
 async function idleProcesses(server: ServerDescriptor, workers: number, settleMs: number): Promise<number[]> {

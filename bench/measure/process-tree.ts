@@ -81,18 +81,19 @@ export function cpuSecondsBetween(before: CpuSample, after: CpuSample, only?: nu
   return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
+/** VmRSS of one process, in bytes (0 once it has exited). */
+export function processRssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return Number(match?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /** Sum of VmRSS over the tree, in bytes. */
 export function treeRssBytes(rootPid: number): number {
-  let kb = 0;
-  for (const { pid } of treeStats(rootPid)) {
-    try {
-      const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      kb += Number(match?.[1] ?? 0);
-    } catch {
-      // exited
-    }
-  }
-  return kb * 1024;
+  return treeStats(rootPid).reduce((sum, { pid }) => sum + processRssBytes(pid), 0);
 }
 
 /** The direct children of a process (a cluster primary's workers). */

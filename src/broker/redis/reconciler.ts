@@ -137,7 +137,7 @@ export class Reconciler {
           // A head in an epoch this worker already left: the master lost the change to the newer
           // one (a replica promoted that never had it), and would hand out offsets again in an
           // epoch whose offsets subscribers hold. It starts a new one instead.
-          if (this.options.delivered.left(channel, epoch)) {
+          if (delivered.left(channel, epoch)) {
             const head = (await run("pusherDiverged", [keyPrefix, channel, epoch, mintEpoch(), metaTtlMs])) as [string, number];
             [epoch, offset] = [String(head[0]), Number(head[1])];
           }
