@@ -296,6 +296,9 @@ function application(broker: RedisBroker) {
   const received = ({ at, data }: Acknowledged): boolean => delivered.some((m) => m.epoch === at.epoch && m.offset === at.offset && m.data === data);
   const told = ({ at }: Acknowledged): boolean => resyncs.some((from) => from.epoch === at.epoch && from.offset < at.offset);
   return {
+    delivered: delivered as readonly Message[],
+    /** The positions held when each resync came. */
+    resyncs: resyncs as readonly StreamPosition[],
     /** Resolves once `predicate` holds over what was delivered so far. */
     until(predicate: (delivered: Message[]) => boolean, what: string): Promise<void> {
       return withTimeout(
@@ -388,6 +391,41 @@ test("a batch the reader read from the old master and delivers after a reconnect
     const data = ["new-1", "new-2", "new-3"];
     const outcomes = await withTimeout(a.publish(data.map((d) => ({ channels: ["x"], event: "e", data: d }))), 20_000, "the publishes");
     await app.assertNothingSilentlyLost(acknowledgedOn("x", data, outcomes));
+  }));
+
+test("entries a new master wrote below the ID of a late write of the old one are read: the offset it reused starts a new epoch", (t) =>
+  withWorkerAtSix(t, "split:", async (a, app, admin, epoch) => {
+    // The hung master woke after the switch, ran a publish still queued on a connection its worker
+    // had given up on (which then retried it on the new master), and served the result to A's
+    // reader before that connection closed. The new master had meanwhile given offset 7 to another
+    // publish, under an ID below the late write's, and offset 8 to the next, above it.
+    const entries = await admin.xrange("split:fanout", "-", "+");
+    const base = Number(entries.at(-1)![0].split("-")[0]) + 1;
+    const entry = (ms: number, offset: number, data: string): [string, ...string[]] => [`${ms}-0`, "c", "x", "v", "e", "d", JSON.stringify(data), "e", epoch, "o", String(offset), "t", String(ms), "i", data];
+    await admin.xadd("split:fanout", ...entry(base + 10, 7, "late-7"));
+    await app.until((delivered) => delivered.some((m) => m.data === "late-7"), "A delivering the old master's late offset 7");
+    const reader = [...String(await admin.call("CLIENT", "LIST", "TYPE", "normal")).matchAll(/^id=(\d+) .*name=pusher-fanout-a-/gm)][0]![1]!;
+    const newMaster = admin.multi().del("split:fanout");
+    for (const [id, fields] of entries) newMaster.xadd("split:fanout", id, ...fields);
+    await newMaster
+      .xadd("split:fanout", ...entry(base, 7, "new-7"))
+      .xadd("split:fanout", ...entry(base + 20, 8, "new-8"))
+      .xadd("split:h:x", "7-0", "v", "e", "d", JSON.stringify("new-7"), "t", String(base), "i", "new-7")
+      .xadd("split:h:x", "8-0", "v", "e", "d", JSON.stringify("new-8"), "t", String(base), "i", "new-8")
+      .hset("split:c:x", "o", 8)
+      .call("CLIENT", "KILL", "ID", reader)
+      .exec();
+    // Read on from the late write's ID, A would deliver new-8 right after late-7: new-7 (acknowledged at 7) lost unsaid.
+    await app.until(() => app.resyncs.length > 0, "a resync for the offset the new master gave again");
+    assert.deepEqual(app.resyncs, [{ epoch, offset: 7 }]);
+    const after = app.until((delivered) => delivered.some((m) => m.data === "next"), "the next publish");
+    await a.publish([{ channels: ["x"], event: "e", data: "next" }]);
+    await after;
+    assert.deepEqual(
+      app.delivered.filter((m) => m.epoch === epoch && m.offset > 6).map((m) => m.data),
+      ["late-7"],
+      "nothing more in the epoch the late write diverged",
+    );
   }));
 
 test("after lost writes, no offset is handed out again at or below a head a subscriber joined at", async (t) => {

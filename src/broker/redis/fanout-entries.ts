@@ -28,6 +28,18 @@ export function decodeFanoutEntry([, fields]: StreamEntry): FanoutEntry | undefi
   };
 }
 
+/** Probes and signals are short; a longer one is told apart by its first characters. */
+const PRINT_CHARS = 256;
+
+/**
+ * What tells two fan-out entries apart, without keeping a message's data: its channel, position
+ * and the time the master wrote it. Two masters can write different entries under one ID.
+ */
+export function entryPrint(fields: string[]): string {
+  if (fields[0] === "c" && fields.length >= 12) return `${fields[1]}\u0000${fields[7]}\u0000${fields[9]}\u0000${fields[11]}`;
+  return fields.join("\u0000").slice(0, PRINT_CHARS);
+}
+
 /** Decodes a channel history entry (ID "<offset>-0", fields v, d, t, i). */
 export function decodeHistoryEntry(channel: string, epoch: string, [id, fields]: StreamEntry): Message {
   return { channel, event: fields[1]!, data: JSON.parse(fields[3]!), epoch, offset: Number(id.slice(0, id.indexOf("-"))), ts: Number(fields[5]), ...messageId(fields, 6) };

@@ -8,7 +8,7 @@ import type { Message, StreamPosition } from "../../protocol/messages.js";
 import type { HistoryResult } from "../broker.js";
 import type { DeliveredPositions } from "./delivered-positions.js";
 import { decodeFanoutEntry, type StreamEntry } from "./fanout-entries.js";
-import { compareStreamIds } from "./stream-ids.js";
+import { ReadTrail } from "./read-trail.js";
 import { releaseRedisClient, serverAddress } from "../../redis-client/connections.js";
 
 export interface FanoutReaderOptions {
@@ -33,11 +33,15 @@ export interface FanoutReaderOptions {
 export const FANOUT_BLOCK_MS = 1000;
 const READ_COUNT = 1000;
 const RETRY_PAUSE_MS = 100;
+/** Far more than a failover loses or a demoted master writes late; beyond it the reader re-reads the stream. */
+const TRAIL_LENGTH = 1024;
+/** Entries fetched per step of the walk back to the place a new master shares with this reader. */
+const WALK_PAGE = 128;
 
 /**
  * Reads the fan-out stream from this worker's last position, for ever: after a reconnect (a
- * failover, a restarted Redis) it resumes from the last ID that the new master also holds, so
- * nothing written there is skipped, and DeliveredPositions drops what it re-reads.
+ * failover, a restarted Redis) it resumes after the last entry it read that the new master also
+ * holds, so nothing written there is skipped, and DeliveredPositions drops what it re-reads.
  */
 export class FanoutReader {
   private lastId = "0-0";
@@ -48,6 +52,7 @@ export class FanoutReader {
   /** Counts the client's closed connections: `lastId` is a place in the stream of the one it was located on. */
   private connections = 0;
   private locatedOn = -1;
+  private readonly trail = new ReadTrail(TRAIL_LENGTH);
   private readonly ready: ClientReady;
   private readonly loss: ConnectionLoss;
   /** Pending while the reader does not know where it reads from (at start, and after a lost connection). */
@@ -81,7 +86,12 @@ export class FanoutReader {
 
   /** Resolves once the reader knows where the stream ends and reads from there. */
   async start(): Promise<void> {
-    await this.locate((end) => end ?? "0-0");
+    await this.locate(async () => {
+      const [last] = (await this.loss.guard(this.options.client.call("XREVRANGE", this.options.key, "+", "-", "COUNT", 1))) as StreamEntry[];
+      if (!last) return "0-0";
+      this.trail.remember(last);
+      return last[0];
+    });
     this.running = this.loop();
   }
 
@@ -129,22 +139,51 @@ export class FanoutReader {
 
   /** After the connection came back: maybe to a new master that lacks entries this reader saw. */
   private async resume(): Promise<void> {
-    await this.locate((end) => {
-      if (end !== undefined && compareStreamIds(end, this.lastId) >= 0) return this.lastId;
-      this.options.logger.warn({ from: this.lastId, to: end ?? "0-0" }, "fan-out stream is behind this reader (writes lost in a failover); resuming from its end");
-      return end ?? "0-0";
-    });
+    await this.locate(() => this.sharedPlace());
   }
 
-  /** Sets the read position from the stream's last ID, retrying until a connection answers. */
-  private async locate(choose: (end: string | undefined) => string): Promise<void> {
+  /**
+   * The newest entry this reader read that the master holds too: every entry after it there is
+   * one this reader has not read. Not simply the last ID read: a master that lacks the last
+   * entries read (writes lost in a failover, or written by the old master after it was replaced
+   * and served to this reader before its connection closed) has written its own below their IDs.
+   * Read on from the last ID, they would be skipped, and with them the offsets they reuse, which
+   * DeliveredPositions must meet to start a new epoch; the gap they leave would be filled from
+   * history, which hides the reuse (a subscriber saw 115, then 117 in the same epoch).
+   */
+  private async sharedPlace(): Promise<string> {
+    const { client, key, logger } = this.options;
+    const from = this.lastId;
+    let upper = from;
+    // The last entry read is almost always still there: one entry, then pages.
+    let count = 1;
+    while (from !== "0-0") {
+      const page = (await this.loss.guard(client.call("XREVRANGE", key, upper, "-", "COUNT", count))) as StreamEntry[];
+      for (const entry of page) {
+        if (this.trail.holds(entry)) {
+          if (entry[0] !== from) logger.warn({ from, to: entry[0] }, "this master lacks fan-out entries this reader read (writes lost in a failover); reading on after the last one both hold");
+          return entry[0];
+        }
+        if (this.trail.before(entry[0])) break;
+      }
+      const last = page.at(-1);
+      if (page.length < count || !last || this.trail.before(last[0])) break;
+      upper = `(${last[0]}`;
+      count = WALK_PAGE;
+    }
+    if (from !== "0-0") logger.warn({ from }, "this master holds none of the last fan-out entries this reader read (writes lost, or an empty server); reading its stream from the start");
+    return "0-0";
+  }
+
+  /** Sets the read position `choose` finds, retrying until a connection answers. */
+  private async locate(choose: () => Promise<string>): Promise<void> {
     while (!this.closed) {
       try {
         if (!(await this.ready.wait())) return;
         const { client, masterCheck, logger } = this.options;
         if (!(await onTheMaster(client, masterCheck, logger))) continue;
         const connection = this.connections;
-        this.lastId = choose(await this.streamEnd());
+        this.lastId = await choose();
         this.locatedOn = connection;
         this.markLocated();
         logger.info({ from: this.lastId, master: serverAddress(client) }, "fan-out reader positioned");
@@ -169,6 +208,7 @@ export class FanoutReader {
     let newestTs = 0;
     for (const entry of entries) {
       this.lastId = entry[0];
+      this.trail.remember(entry);
       const decoded = decodeFanoutEntry(entry);
       if (!decoded) continue;
       if (decoded.kind === "probe") {
@@ -224,11 +264,6 @@ export class FanoutReader {
       logger.warn({ err: (err as Error).message, channel }, "could not fill a fan-out gap from history");
       return [];
     }
-  }
-
-  private async streamEnd(): Promise<string | undefined> {
-    const last = (await this.loss.guard(this.options.client.call("XREVRANGE", this.options.key, "+", "-", "COUNT", 1))) as StreamEntry[];
-    return last[0]?.[0];
   }
 }
 
