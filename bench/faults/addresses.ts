@@ -13,11 +13,13 @@ const CANDIDATES_PER_BLOCK = 64;
 const PROBE_BLOCK = 250;
 const PROBE_ADDRESSES = 8;
 const PROBE_INTERVAL_MS = 200;
+/** A request for the HTTP API's upstream (round robin, not hashed): any answer names the host, a 401 too. */
+const API_PROBE_PATH = "/v1/channels";
 
-/** The host ("127.0.0.1:port") nginx sends a short request from `localAddress` to now. */
-export function upstreamFor(proxyUrl: string, localAddress: string): Promise<string> {
+/** The host ("127.0.0.1:port") nginx sends a short request for `path` from `localAddress` to now. */
+export function upstreamFor(proxyUrl: string, localAddress: string, path = "/healthz"): Promise<string> {
   return new Promise((resolve, reject) => {
-    const request = http.get(new URL("/healthz", proxyUrl), { localAddress, agent: false, timeout: 10_000 }, (response) => {
+    const request = http.get(new URL(path, proxyUrl), { localAddress, agent: false, timeout: 10_000 }, (response) => {
       response.resume();
       response.on("end", () => resolve(String(response.headers[UPSTREAM_HEADER.toLowerCase()] ?? "")));
     });
@@ -27,18 +29,21 @@ export function upstreamFor(proxyUrl: string, localAddress: string): Promise<str
 }
 
 /**
- * Resolves once nginx routes a short request to `upstream` again, from one of a few source
- * addresses (those hashing to it, once nginx has taken the host back; until then it passes them on
- * to another host). A host that failed is held back for fail_timeout, and only a finished request
- * brings it back: the documented rolling restart waits for this before draining the next host,
- * or the next host's clients have nowhere to go ("no live upstreams").
+ * Resolves once nginx routes short requests to `upstream` again through both its upstreams: from
+ * one of a few source addresses (those hashing to it, once nginx has taken the host back; until
+ * then it passes them on to another host), and for the HTTP API. A host that failed is held back
+ * for fail_timeout in each upstream on its own, and only a finished request brings it back: the
+ * documented rolling restart waits for this before draining the next host, or the next host's
+ * clients, and its publishers, have nowhere to go ("no live upstreams": 4–6 s of 503s to every
+ * publish in two of five rounds when only the clients' upstream was probed).
  */
 export async function untilRoutedTo(proxyUrl: string, upstream: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   const candidates = Array.from({ length: PROBE_ADDRESSES }, (_, i) => `127.0.${PROBE_BLOCK}.${i + 1}`);
   while (Date.now() < deadline) {
     const answers = await Promise.all(candidates.map((address) => upstreamFor(proxyUrl, address).catch(() => "")));
-    if (answers.includes(upstream)) return true;
+    const api = await Promise.all(candidates.map((address) => upstreamFor(proxyUrl, address, API_PROBE_PATH).catch(() => "")));
+    if (answers.includes(upstream) && api.includes(upstream)) return true;
     await sleep(PROBE_INTERVAL_MS);
   }
   return false;
