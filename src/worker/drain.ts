@@ -11,10 +11,19 @@ const ADVICE_SPREAD_MS = errorTable.draining.retryAfterSeconds * 1000;
  */
 const GOODBYE_GRACE_MS = 2000;
 
-/** Resolves when the connection has closed: once its goodbye is written, or discarded after the grace. */
+/**
+ * Resolves when the connection has closed: once its goodbye is written, or after the grace,
+ * discarded. Not only on its "close": a polling session whose last poll took the goodbye is
+ * already closing, waiting for one more request, and then engine.io's close(discard) does nothing
+ * and its own close timeout is 30 s; its client, gone elsewhere, sends none. Such sessions held
+ * 3 of 10 drains of the fault bench's rolling restart to the deadline (9.2 s instead of ~1 s).
+ */
 function closed(socket: PusherSocket): Promise<void> {
   return new Promise((resolve) => {
-    const abandon = setTimeout(() => socket.conn.close(true), GOODBYE_GRACE_MS);
+    const abandon = setTimeout(() => {
+      socket.conn.close(true);
+      resolve();
+    }, GOODBYE_GRACE_MS);
     socket.conn.once("close", () => {
       clearTimeout(abandon);
       resolve();

@@ -136,3 +136,23 @@ test("SIGTERM, then a worker dies with a socket handoff unacknowledged: the host
   assert.equal(await withTimeout(host.exited, 6000, "the host to exit"), 0);
   assert.ok(Date.now() - signalled < 4000, `exited ${Date.now() - signalled} ms after SIGTERM, not at the 8 s deadline`);
 });
+
+test("SIGTERM with a long-polling client that takes its goodbye and polls no more: the drain lets it go after the grace, not at the deadline", async (t) => {
+  const host = await startPusher(t, { workers: 1, env: { PUSHER_SHUTDOWN_DEADLINE_MS: "8000" } });
+  const poll = `${host.url}/socket.io/?EIO=4&transport=polling`;
+  const { sid } = JSON.parse((await (await fetch(poll)).text()).slice(1)) as { sid: string };
+  assert.equal(await (await fetch(`${poll}&sid=${sid}`, { method: "POST", body: "40" })).text(), "ok");
+  assert.match(await (await fetch(`${poll}&sid=${sid}`)).text(), /^40/, "the namespace CONNECT is acknowledged");
+
+  const signalled = Date.now();
+  process.kill(host.pid, "SIGTERM");
+  await host.waitForLog((l) => l.msg === "draining");
+  // Its next poll takes the goodbye (the advice, then the disconnect). Then the client, gone to
+  // another host as nginx sends it, sends nothing more, not even engine.io's close packet: the
+  // session's transport waits for a request that does not come (engine.io's 30 s close timeout).
+  const goodbye = await (await fetch(`${poll}&sid=${sid}`)).text();
+  assert.match(goodbye, /reconnect_advice/);
+  assert.match(goodbye, /\x1e41$/, "the disconnect follows the advice");
+  assert.equal(await withTimeout(host.exited, 7000, "the host to exit"), 0);
+  assert.ok(Date.now() - signalled < 4000, `exited ${Date.now() - signalled} ms after SIGTERM, not at the 8 s deadline`);
+});
