@@ -41,9 +41,9 @@ export async function untilRoutedTo(proxyUrl: string, upstream: string, timeoutM
   const deadline = Date.now() + timeoutMs;
   const candidates = Array.from({ length: PROBE_ADDRESSES }, (_, i) => `127.0.${PROBE_BLOCK}.${i + 1}`);
   while (Date.now() < deadline) {
-    const answers = await Promise.all(candidates.map((address) => upstreamFor(proxyUrl, address).catch(() => "")));
-    const api = await Promise.all(candidates.map((address) => upstreamFor(proxyUrl, address, API_PROBE_PATH).catch(() => "")));
-    if (answers.includes(upstream) && api.includes(upstream)) return true;
+    const probe = (path: string): Promise<string[]> => Promise.all(candidates.map((address) => upstreamFor(proxyUrl, address, path).catch(() => "")));
+    const upstreams = await Promise.all([probe("/healthz"), probe(API_PROBE_PATH)]);
+    if (upstreams.every((answers) => answers.includes(upstream))) return true;
     await sleep(PROBE_INTERVAL_MS);
   }
   return false;

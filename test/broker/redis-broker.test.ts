@@ -200,12 +200,17 @@ test("an offset handed out again after lost writes mints a new epoch for every s
   }
 });
 
+/** The client ids of the connections of the broker whose worker id is `worker` (only its `role` ones: "commands", "fanout"). */
+async function connectionIds(admin: Redis, worker: string, role = "\\w+"): Promise<string[]> {
+  const clients = String(await admin.call("CLIENT", "LIST", "TYPE", "normal"));
+  const ids = [...clients.matchAll(new RegExp(`^id=(\\d+) .*name=pusher-${role}-(\\w+)-`, "gm"))].filter((m) => m[2] === worker).map((m) => m[1]!);
+  assert.ok(ids.length > 0, `worker ${worker} has connections`);
+  return ids;
+}
+
 /** Drops every connection of the brokers whose worker id is `worker`, as a failover drops them all. */
 async function dropConnections(admin: Redis, worker: string): Promise<void> {
-  const clients = String(await admin.call("CLIENT", "LIST", "TYPE", "normal"));
-  const ids = [...clients.matchAll(/^id=(\d+) .*name=pusher-\w+-(\w+)-/gm)].filter((m) => m[2] === worker).map((m) => m[1]!);
-  assert.ok(ids.length > 0, `worker ${worker} has connections`);
-  for (const id of ids) await admin.call("CLIENT", "KILL", "ID", id);
+  for (const id of await connectionIds(admin, worker)) await admin.call("CLIENT", "KILL", "ID", id);
 }
 
 async function replicationId(admin: Redis): Promise<string> {
@@ -404,7 +409,7 @@ test("entries a new master wrote below the ID of a late write of the old one are
     const entry = (ms: number, offset: number, data: string): [string, ...string[]] => [`${ms}-0`, "c", "x", "v", "e", "d", JSON.stringify(data), "e", epoch, "o", String(offset), "t", String(ms), "i", data];
     await admin.xadd("split:fanout", ...entry(base + 10, 7, "late-7"));
     await app.until((delivered) => delivered.some((m) => m.data === "late-7"), "A delivering the old master's late offset 7");
-    const reader = [...String(await admin.call("CLIENT", "LIST", "TYPE", "normal")).matchAll(/^id=(\d+) .*name=pusher-fanout-a-/gm)][0]![1]!;
+    const [reader] = await connectionIds(admin, "a", "fanout");
     const newMaster = admin.multi().del("split:fanout");
     for (const [id, fields] of entries) newMaster.xadd("split:fanout", id, ...fields);
     await newMaster
@@ -413,7 +418,7 @@ test("entries a new master wrote below the ID of a late write of the old one are
       .xadd("split:h:x", "7-0", "v", "e", "d", JSON.stringify("new-7"), "t", String(base), "i", "new-7")
       .xadd("split:h:x", "8-0", "v", "e", "d", JSON.stringify("new-8"), "t", String(base), "i", "new-8")
       .hset("split:c:x", "o", 8)
-      .call("CLIENT", "KILL", "ID", reader)
+      .call("CLIENT", "KILL", "ID", reader!)
       .exec();
     // Read on from the late write's ID, A would deliver new-8 right after late-7: new-7 (acknowledged at 7) lost unsaid.
     await app.until(() => app.resyncs.length > 0, "a resync for the offset the new master gave again");

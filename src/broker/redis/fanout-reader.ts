@@ -154,24 +154,24 @@ export class FanoutReader {
   private async sharedPlace(): Promise<string> {
     const { client, key, logger } = this.options;
     const from = this.lastId;
+    if (from === "0-0") return from;
     let upper = from;
     // The last entry read is almost always still there: one entry, then pages.
     let count = 1;
-    while (from !== "0-0") {
+    for (;;) {
       const page = (await this.loss.guard(client.call("XREVRANGE", key, upper, "-", "COUNT", count))) as StreamEntry[];
-      for (const entry of page) {
-        if (this.trail.holds(entry)) {
-          if (entry[0] !== from) logger.warn({ from, to: entry[0] }, "this master lacks fan-out entries this reader read (writes lost in a failover); reading on after the last one both hold");
-          return entry[0];
-        }
-        if (this.trail.before(entry[0])) break;
+      const shared = page.find((entry) => this.trail.holds(entry));
+      if (shared) {
+        if (shared[0] !== from) logger.warn({ from, to: shared[0] }, "this master lacks fan-out entries this reader read (writes lost in a failover); reading on after the last one both hold");
+        return shared[0];
       }
       const last = page.at(-1);
-      if (page.length < count || !last || this.trail.before(last[0])) break;
+      // The stream's start, or below every entry the trail remembers: none further down can match.
+      if (!last || page.length < count || this.trail.before(last[0])) break;
       upper = `(${last[0]}`;
       count = WALK_PAGE;
     }
-    if (from !== "0-0") logger.warn({ from }, "this master holds none of the last fan-out entries this reader read (writes lost, or an empty server); reading its stream from the start");
+    logger.warn({ from }, "this master holds none of the last fan-out entries this reader read (writes lost, or an empty server); reading its stream from the start");
     return "0-0";
   }
 
